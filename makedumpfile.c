@@ -1,0 +1,585 @@
+/* makedumpfile: command line.  Options are parsed into a config, a mode is
+ * picked from a table and run; this file is the only place that prints
+ * messages or decides the exit status. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diskdump_mod.h"
+#include "src/arch.h"
+#include "src/codec/codec.h"
+#include "src/dump.h"
+#include "src/kernel/vmcoreinfo.h"
+#include "src/notes.h"
+#include "src/output/sink.h"
+#include "src/output/writer.h"
+#include "src/rearrange.h"
+#include "src/version.h"
+
+/* --message-level bits, as upstream */
+#define ML_PROGRESS 1
+#define ML_COMMON 2
+#define ML_ERROR 4
+#define ML_DEBUG 8
+#define ML_REPORT 16
+
+#define MAX_LEVELS 8
+
+struct config {
+	const struct codec *codec;
+	bool elf_out, flatten, rearrange, force, debug, show_stats, dry_run, check_params;
+	bool split, reassemble, dump_dmesg, mem_usage, generate_vmcoreinfo;
+	int levels[MAX_LEVELS], nlevels;
+	int message_level;
+	uint64_t size_limit;
+	int num_threads;
+	const char *vmlinux, *vmcoreinfo_in, *vmcoreinfo_out;
+	char **args;
+	int nargs;
+};
+
+static int message_level = ML_PROGRESS | ML_COMMON | ML_ERROR;
+static bool messages_to_stderr;   /* -F keeps standard output for data */
+
+static void msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void msg(int level, const char *fmt, ...)
+{
+	if (!(message_level & level))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(messages_to_stderr || level == ML_ERROR ? stderr : stdout, fmt, ap);
+	va_end(ap);
+}
+
+static void print_err(err_t *e)
+{
+	msg(ML_ERROR, "makedumpfile: %s\n", err_msg(e));
+}
+
+static void usage_hint(void)
+{
+	fprintf(stderr, "Commandline parameter is invalid.\n"
+			"Try `makedumpfile --help' for more information.\n");
+}
+
+static void print_version(void)
+{
+	printf("makedumpfile: version %s (%s, released on %s)\n", MKDF_VERSION, MKDF_FLAVOUR,
+	       MKDF_RELEASE_DATE);
+	size_t n;
+	const struct codec *const *all = codec_all(&n);
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->flag != DUMP_DH_COMPRESSED_ZLIB)
+			printf("%s\t%s\n", all[i]->name, all[i]->available ? "enabled" : "disabled");
+	printf("\n");
+}
+
+static void print_help(void)
+{
+	printf(
+"makedumpfile: version %s (%s)\n\n"
+"Usage:\n"
+"  Creating DUMPFILE:\n"
+"  # makedumpfile [-c|-l|-p|-z|-E] [-d DL] [-x VMLINUX|-i VMCOREINFO] VMCORE DUMPFILE\n\n"
+"  Outputting the dump data in the flattened format to the standard output:\n"
+"  # makedumpfile -F [-c|-l|-p|-z|-E] [-d DL] [-x VMLINUX|-i VMCOREINFO] VMCORE\n\n"
+"  Rearranging the dump data in the flattened format to a readable DUMPFILE:\n"
+"  # makedumpfile -R DUMPFILE\n\n"
+"  VMCORE may be an ELF vmcore (/proc/vmcore, QEMU dump-guest-memory), a\n"
+"  kdump-compressed file, or a flattened stream of either (QEMU kdump-zlib):\n"
+"  the format is recognised by content.\n\n"
+"Available options:\n"
+"  [-c|-l|-p|-z]     Compress each page with zlib, lzo, snappy or zstd.\n"
+"  [-E]              Write an ELF vmcore instead of a kdump-compressed file.\n"
+"  [-d DL[,DL...]]   Dump level (0-31); a list gives levels to retry with when\n"
+"                    the output runs out of space.  Levels 0 and 1 (exclude\n"
+"                    zero pages) are supported.\n"
+"  [-L SIZE]         Limit the output to SIZE bytes (K, M, G suffixes).\n"
+"  [-F]              Write a flattened stream to standard output.\n"
+"  [-R]              Read a flattened stream from standard input into DUMPFILE.\n"
+"  [-f]              Overwrite an existing DUMPFILE.\n"
+"  [-x VMLINUX]      Kernel debug information (accepted; used by later features).\n"
+"  [-i VMCOREINFO]   VMCOREINFO text file (accepted; used by later features).\n"
+"  [-b ORDER]        Accepted for compatibility (write cache size).\n"
+"  [-D]              Print debugging messages.\n"
+"  [-v]              Print the version and the compression codecs built in.\n"
+"  [-h, --help]      Print this help.\n"
+"  [--message-level ML]  Bitmask: 1 progress, 2 common, 4 error, 8 debug,\n"
+"                    16 report (default 7).\n"
+"  [--num-threads N] Accepted for compatibility.\n"
+"  [--cyclic-buffer KB] [--splitblock-size KB] [--work-dir DIR] [--non-mmap]\n"
+"                    Accepted for compatibility; memory use does not depend on them.\n"
+"  [--check-params]  Only check the command line.\n"
+"  [--dry-run]       Do everything but write the output.\n"
+"  [--show-stats]    Print page statistics after the dump.\n",
+	MKDF_VERSION, MKDF_FLAVOUR);
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	uint64_t mul = 1;
+	switch (*end) {
+	case 'K': case 'k': mul = 1ull << 10; end++; break;
+	case 'M': case 'm': mul = 1ull << 20; end++; break;
+	case 'G': case 'g': mul = 1ull << 30; end++; break;
+	default: break;
+	}
+	if (*end || v > UINT64_MAX / mul)
+		return false;
+	*out = v * mul;
+	return true;
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 0);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static bool parse_levels(const char *s, struct config *c)
+{
+	char *copy = strdup(s), *save = NULL;
+	if (!copy)
+		return false;
+	c->nlevels = 0;
+	bool ok = true;
+	for (char *tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
+		ok = c->nlevels < MAX_LEVELS && parse_int(tok, 0, 31, &c->levels[c->nlevels]);
+		c->nlevels++;
+	}
+	free(copy);
+	return ok && c->nlevels > 0;
+}
+
+enum {
+	OPT_MESSAGE_LEVEL = 256, OPT_NUM_THREADS, OPT_SPLIT, OPT_REASSEMBLE, OPT_DUMP_DMESG,
+	OPT_PARTIAL_DMESG, OPT_MEM_USAGE, OPT_CYCLIC_BUFFER, OPT_SPLITBLOCK, OPT_WORK_DIR,
+	OPT_NON_MMAP, OPT_CONFIG, OPT_EPPIC, OPT_CHECK_PARAMS, OPT_DRY_RUN, OPT_SHOW_STATS,
+	OPT_VTOP, OPT_NON_CYCLIC, OPT_XEN_SYMS, OPT_XEN_VMCOREINFO, OPT_XEN_PHYS_START,
+};
+
+static const struct option long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "message-level", required_argument, NULL, OPT_MESSAGE_LEVEL },
+	{ "num-threads", required_argument, NULL, OPT_NUM_THREADS },
+	{ "split", no_argument, NULL, OPT_SPLIT },
+	{ "reassemble", no_argument, NULL, OPT_REASSEMBLE },
+	{ "dump-dmesg", no_argument, NULL, OPT_DUMP_DMESG },
+	{ "partial-dmesg", no_argument, NULL, OPT_PARTIAL_DMESG },
+	{ "mem-usage", no_argument, NULL, OPT_MEM_USAGE },
+	{ "cyclic-buffer", required_argument, NULL, OPT_CYCLIC_BUFFER },
+	{ "splitblock-size", required_argument, NULL, OPT_SPLITBLOCK },
+	{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
+	{ "non-mmap", no_argument, NULL, OPT_NON_MMAP },
+	{ "non-cyclic", no_argument, NULL, OPT_NON_CYCLIC },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "eppic", required_argument, NULL, OPT_EPPIC },
+	{ "check-params", no_argument, NULL, OPT_CHECK_PARAMS },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "show-stats", no_argument, NULL, OPT_SHOW_STATS },
+	{ "vtop", required_argument, NULL, OPT_VTOP },
+	{ "xen-syms", required_argument, NULL, OPT_XEN_SYMS },
+	{ "xen-vmcoreinfo", required_argument, NULL, OPT_XEN_VMCOREINFO },
+	{ "xen_phys_start", required_argument, NULL, OPT_XEN_PHYS_START },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Returns 0 to go on, or an exit status. */
+static int parse_args(int argc, char **argv, struct config *c)
+{
+	int opt, ncodec = 0, n;
+	uint64_t size;
+	c->levels[0] = 0;
+	c->nlevels = 1;
+	c->message_level = ML_PROGRESS | ML_COMMON | ML_ERROR;
+	while ((opt = getopt_long(argc, argv, "b:cDd:eEFfg:hi:lL:pRvXx:z", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': case 'l': case 'p': case 'z':
+			c->codec = codec_by_option((char)opt);
+			ncodec++;
+			break;
+		case 'E': c->elf_out = true; break;
+		case 'F': c->flatten = true; break;
+		case 'R': c->rearrange = true; break;
+		case 'f': c->force = true; break;
+		case 'D': c->debug = true; break;
+		case 'x': c->vmlinux = optarg; break;
+		case 'i': c->vmcoreinfo_in = optarg; break;
+		case 'g': c->vmcoreinfo_out = optarg; c->generate_vmcoreinfo = true; break;
+		case 'd':
+			if (!parse_levels(optarg, c)) {
+				fprintf(stderr, "makedumpfile: dump level '%s' is not a list of numbers "
+					"from 0 to 31\n", optarg);
+				return 1;
+			}
+			break;
+		case 'L':
+			if (!parse_size(optarg, &c->size_limit) || !c->size_limit) {
+				fprintf(stderr, "makedumpfile: size limit '%s' is not a size\n", optarg);
+				return 1;
+			}
+			break;
+		case 'b':
+			if (!parse_int(optarg, 0, 30, &n)) {
+				fprintf(stderr, "makedumpfile: block order '%s' is not a number from "
+					"0 to 30\n", optarg);
+				return 1;
+			}
+			break;
+		case 'h': print_help(); return -1;
+		case 'v': print_version(); return -1;
+		case 'e': case 'X':
+			break;  /* kernel-aware features: accepted, see the man page */
+		case OPT_MESSAGE_LEVEL:
+			if (!parse_int(optarg, 0, 31, &c->message_level)) {
+				fprintf(stderr, "makedumpfile: message level '%s' is not a number from "
+					"0 to 31\n", optarg);
+				return 1;
+			}
+			break;
+		case OPT_NUM_THREADS:
+			if (!parse_int(optarg, 0, 1024, &c->num_threads)) {
+				fprintf(stderr, "makedumpfile: thread count '%s' is not a number\n", optarg);
+				return 1;
+			}
+			break;
+		case OPT_SPLIT: c->split = true; break;
+		case OPT_REASSEMBLE: c->reassemble = true; break;
+		case OPT_DUMP_DMESG: c->dump_dmesg = true; break;
+		case OPT_PARTIAL_DMESG: break;
+		case OPT_MEM_USAGE: c->mem_usage = true; break;
+		case OPT_CYCLIC_BUFFER: case OPT_SPLITBLOCK:
+			if (!parse_size(optarg, &size)) {
+				fprintf(stderr, "makedumpfile: '%s' is not a size in KiB\n", optarg);
+				return 1;
+			}
+			break;
+		case OPT_WORK_DIR: case OPT_NON_MMAP: case OPT_NON_CYCLIC: break;
+		case OPT_CHECK_PARAMS: c->check_params = true; break;
+		case OPT_DRY_RUN: c->dry_run = true; break;
+		case OPT_SHOW_STATS: c->show_stats = true; break;
+		case OPT_CONFIG: case OPT_EPPIC: case OPT_VTOP: case OPT_XEN_SYMS:
+		case OPT_XEN_VMCOREINFO: case OPT_XEN_PHYS_START:
+			fprintf(stderr, "makedumpfile: option '%s' is not supported by this "
+				"makedumpfile\n", argv[optind - 1]);
+			return 1;
+		default:
+			usage_hint();
+			return 1;
+		}
+	}
+	c->args = argv + optind;
+	c->nargs = argc - optind;
+	if (ncodec > 1 || (c->elf_out && ncodec)) {
+		fprintf(stderr, "makedumpfile: choose one of -c, -l, -p, -z, or -E without them\n");
+		return 1;
+	}
+	if (c->codec && !c->codec->available) {
+		fprintf(stderr, "makedumpfile: %s compression is not built into this makedumpfile\n",
+			c->codec->name);
+		return 1;
+	}
+	if (c->flatten && c->rearrange) {
+		usage_hint();
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- progress ---- */
+
+struct progress {
+	const char *label;
+	struct timespec start;
+	bool tty;
+	int last_tenth;
+};
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct progress *p = arg;
+	if (!(message_level & ML_PROGRESS))
+		return;
+	double frac = total ? (double)done / (double)total : 1.0;
+	int tenth = (int)(frac * 1000);
+	bool final = done >= total;
+	if (!p->tty && !final)
+		return;
+	if (tenth == p->last_tenth && !final)
+		return;
+	p->last_tenth = tenth;
+	double t = elapsed(&p->start);
+	double eta = frac > 0 ? t / frac - t : 0;
+	fprintf(stderr, "\r%-34s: [%5.1f %%] eta: %4.0fs", p->label, frac * 100.0, final ? 0 : eta);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* ---- create mode ---- */
+
+static void debug_describe(const struct dump *d)
+{
+	char buf[128];
+	msg(ML_DEBUG, "input         : %s\n", dump_describe(d, buf, sizeof(buf)));
+	msg(ML_DEBUG, "architecture  : %s (e_machine %u), %s-endian, %d-bit\n",
+	    d->arch ? d->arch->name : "unknown", d->e_machine, d->big_endian ? "big" : "little",
+	    d->wordsize * 8);
+	msg(ML_DEBUG, "page size     : %u\n", d->page_size);
+	msg(ML_DEBUG, "max pfn       : 0x%" PRIx64 "\n", d->max_pfn);
+	for (size_t i = 0; i < d->nram; i++)
+		msg(ML_DEBUG, "RAM           : 0x%016" PRIx64 "-0x%016" PRIx64 "%s\n", d->ram[i].start,
+		    d->ram[i].end, d->ram[i].data_end < d->ram[i].end ? " (partly not saved)" : "");
+	struct note_iter it;
+	struct note n;
+	note_iter_init(&it, d->notes, d->notes_size, d->big_endian);
+	while (note_next(&it, &n) > 0)
+		msg(ML_DEBUG, "note          : %.*s type %u, %u bytes\n",
+		    (int)(n.namesz && !n.name[n.namesz - 1] ? n.namesz - 1 : n.namesz), n.name,
+		    n.type, n.descsz);
+	if (d->format == FMT_KDUMP)
+		msg(ML_DEBUG, "kdump header  : version %d, status 0x%x, dump_level %d, phys_base %s0x%"
+		    PRIx64 "\n", d->kdump.header_version, d->kdump.status, d->kdump.dump_level,
+		    d->kdump.phys_base < 0 ? "-" : "",
+		    d->kdump.phys_base < 0 ? -(uint64_t)d->kdump.phys_base : (uint64_t)d->kdump.phys_base);
+}
+
+/* Header facts for the output: from the input's kdump header, else from its
+ * VMCOREINFO, else from the architecture. */
+struct header_facts {
+	char release[66], machine[66], version[66], nodename[66];
+	int64_t phys_base;
+	int64_t timestamp;
+};
+
+static void gather_facts(const struct dump *d, struct header_facts *h)
+{
+	memset(h, 0, sizeof(*h));
+	struct note vn;
+	struct vmcoreinfo vi = { 0 };
+	bool have_vi = d->notes && notes_find(d->notes, d->notes_size, d->big_endian, "VMCOREINFO", 0,
+					      &vn) && !vmcoreinfo_init(&vi, vn.desc, vn.descsz);
+	if (d->format == FMT_KDUMP) {
+		memcpy(h->release, d->kdump.release, sizeof(h->release));
+		memcpy(h->machine, d->kdump.machine, sizeof(h->machine));
+		memcpy(h->version, d->kdump.version, sizeof(h->version));
+		memcpy(h->nodename, d->kdump.nodename, sizeof(h->nodename));
+		if (d->kdump.phys_base_known)
+			h->phys_base = d->kdump.phys_base;
+		h->timestamp = d->kdump.timestamp;
+	}
+	int64_t pb;
+	if (have_vi && vmcoreinfo_num(&vi, "NUMBER(phys_base)", &pb))
+		h->phys_base = pb;
+	if (have_vi && !h->release[0])
+		vmcoreinfo_get(&vi, "OSRELEASE", h->release, sizeof(h->release));
+	if (have_vi && !h->timestamp) {
+		int64_t t;
+		if (vmcoreinfo_num(&vi, "CRASHTIME", &t))
+			h->timestamp = t;
+	}
+	if (!h->machine[0] && d->arch)
+		snprintf(h->machine, sizeof(h->machine), "%s", d->arch->name);
+	if (!h->timestamp)
+		h->timestamp = (int64_t)time(NULL);
+	if (have_vi)
+		vmcoreinfo_deinit(&vi);
+}
+
+static err_t *check_levels(const struct config *c)
+{
+	for (int i = 0; i < c->nlevels; i++)
+		if (c->levels[i] > 1)
+			return err_new(ERR_USAGE, "dump level %d needs kernel page classification, which "
+				       "this makedumpfile does not do yet; use -d 0 or -d 1", c->levels[i]);
+	return NULL;
+}
+
+static err_t *open_sink(const struct config *c, const char *out, struct sink **s)
+{
+	if (c->flatten) {
+		TRY(sink_flat_create(STDOUT_FILENO, "standard output", s));
+	} else {
+		TRY(sink_file_create(out, c->force, s));
+	}
+	(*s)->limit = c->size_limit;
+	return NULL;
+}
+
+static void print_stats(const struct out_stats *st, const struct dump *d)
+{
+	msg(ML_REPORT | (ML_COMMON & (message_level & ML_COMMON)), "\n");
+	printf("STATS\n");
+	printf("  RAM pages             : %" PRIu64 "\n", st->ram_pages);
+	printf("  pages in the input    : %" PRIu64 "\n", st->saved_pages);
+	printf("  zero pages            : %" PRIu64 "\n", st->zero_pages);
+	printf("  pages written         : %" PRIu64 "\n", st->dumped_pages);
+	printf("  output size           : %" PRIu64 " bytes (%.1f%% of RAM)\n", st->bytes,
+	       st->ram_pages ? 100.0 * (double)st->bytes / ((double)st->ram_pages * d->page_size) : 0);
+}
+
+static int run_create(struct config *c)
+{
+	const char *in = c->args[0], *out = c->flatten ? "standard output" : c->args[1];
+	struct dump *d = NULL;
+	struct sink *s = NULL;
+	err_t *e = check_levels(c);
+	if (!e && c->check_params)
+		return 0;
+	if (!e)
+		e = dump_open(in, &d);
+	if (e) {
+		print_err(e);
+		err_free(e);
+		return 1;
+	}
+	if (c->debug)
+		debug_describe(d);
+	struct header_facts hf;
+	gather_facts(d, &hf);
+	struct progress prog = { .label = "Copying data", .tty = isatty(STDERR_FILENO),
+				 .last_tenth = -1 };
+	struct out_opts o = {
+		.codec = c->codec, .phys_base = hf.phys_base,
+		.notes = d->notes, .notes_size = d->notes_size,
+		.sysname = "Linux", .nodename = hf.nodename, .release = hf.release,
+		.version = hf.version, .machine = hf.machine, .timestamp = hf.timestamp,
+		.progress = progress_cb, .progress_arg = &prog,
+	};
+	struct out_stats st;
+	int status = 1;
+	bool keep = false;
+	for (int li = 0; li < c->nlevels; li++) {
+		memset(&st, 0, sizeof(st));
+		o.dump_level = c->levels[li];
+		if (c->dry_run)
+			break;
+		if ((e = open_sink(c, out, &s)))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &prog.start);
+		prog.last_tenth = -1;
+		e = c->elf_out ? write_elf(d, s, &o, &st) : write_kdump(d, s, &o, &st);
+		if (!e)
+			e = s->finish(s);
+		sink_destroy(s);
+		s = NULL;
+		if (e && st.incomplete && li + 1 < c->nlevels && !c->flatten) {
+			msg(ML_COMMON, "makedumpfile: %s; retrying with dump level %d\n", err_msg(e),
+			    c->levels[li + 1]);
+			err_free(e);
+			e = NULL;
+			c->force = true;   /* replace our own incomplete file */
+			continue;
+		}
+		keep = st.incomplete;
+		break;
+	}
+	if (e) {
+		print_err(e);
+		if (keep)
+			msg(ML_COMMON, "The incomplete dumpfile is kept as %s.\n", out);
+		else if (!c->flatten && !c->dry_run && err_code(e) != ERR_USAGE)
+			unlink(out);
+		err_free(e);
+	} else {
+		if (c->show_stats)
+			print_stats(&st, d);
+		if (!c->flatten && !c->dry_run)
+			msg(ML_COMMON, "\nThe dumpfile is saved to %s.\n", out);
+		status = 0;
+	}
+	dump_close(d);
+	return status;
+}
+
+static int run_rearrange(struct config *c)
+{
+	struct sink *s = NULL;
+	uint64_t bytes = 0;
+	err_t *e = sink_file_create(c->args[0], c->force, &s);
+	if (!e)
+		e = rearrange_stream(STDIN_FILENO, "standard input", s, &bytes);
+	if (!e)
+		e = s->finish(s);
+	sink_destroy(s);
+	if (e) {
+		print_err(e);
+		if (err_code(e) != ERR_USAGE)
+			unlink(c->args[0]);
+		err_free(e);
+		return 1;
+	}
+	msg(ML_COMMON, "\nThe dumpfile is saved to %s.\n", c->args[0]);
+	return 0;
+}
+
+static int not_yet(struct config *c, const char *what)
+{
+	(void)c;
+	fprintf(stderr, "makedumpfile: %s is not supported by this makedumpfile yet\n", what);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct config c;
+	memset(&c, 0, sizeof(c));
+	int r = parse_args(argc, argv, &c);
+	if (r < 0)
+		return 0;
+	if (r > 0) {
+		printf("\nmakedumpfile Failed.\n");
+		return r;
+	}
+	message_level = c.message_level;
+	if (c.debug)
+		message_level |= ML_DEBUG;
+	messages_to_stderr = c.flatten;
+
+	int status;
+	if (c.rearrange) {
+		status = c.nargs == 1 ? run_rearrange(&c) : (usage_hint(), 1);
+	} else if (c.split || c.reassemble) {
+		status = not_yet(&c, c.split ? "--split" : "--reassemble");
+	} else if (c.dump_dmesg) {
+		status = not_yet(&c, "--dump-dmesg");
+	} else if (c.mem_usage) {
+		status = not_yet(&c, "--mem-usage");
+	} else if (c.generate_vmcoreinfo) {
+		status = not_yet(&c, "-g");
+	} else if ((c.flatten && c.nargs == 1) || (!c.flatten && c.nargs == 2)) {
+		status = run_create(&c);
+	} else {
+		usage_hint();
+		status = 1;
+	}
+	msg(ML_COMMON, "\nmakedumpfile %s.\n",
+	    status ? "Failed" : "Completed");
+	return status;
+}

@@ -1,0 +1,26 @@
+/* Architectures as run-time operation tables: a dump of any architecture is
+ * read on any host, and callers never test for a particular architecture. */
+#ifndef MKDF_ARCH_H
+#define MKDF_ARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct arch_ops {
+	const char *name;        /* utsname.machine spelling */
+	uint16_t e_machine;      /* ELF machine number */
+	int wordsize;            /* 4 or 8 */
+	bool big_endian;         /* usual byte order (a dump's own header wins) */
+	uint32_t page_size;      /* usual page size */
+	bool sub_hdr_packed;     /* 32-bit kdump sub header with 4-byte aligned u64 */
+	/* Size of the NT_PRSTATUS descriptor (0 if unknown). */
+	uint32_t prstatus_size;
+};
+
+extern const struct arch_ops arch_x86_64, arch_i386, arch_aarch64, arch_arm,
+	arch_ppc64, arch_ppc64le, arch_s390x, arch_riscv64, arch_mips, arch_loongarch64;
+
+const struct arch_ops *arch_by_elf(uint16_t e_machine, int wordsize, bool big_endian);
+const struct arch_ops *arch_by_name(const char *machine);
+
+#endif

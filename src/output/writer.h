@@ -1,0 +1,42 @@
+/* Writers: turn an open dump into an output format through a sink. */
+#ifndef MKDF_WRITER_H
+#define MKDF_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../dump.h"
+#include "../err.h"
+#include "sink.h"
+
+struct codec;
+
+struct out_opts {
+	const struct codec *codec;    /* NULL: pages stored raw */
+	int dump_level;
+	uint32_t extra_status;        /* e.g. DUMP_DH_QEMU_ORIGIN */
+	int64_t phys_base;
+	/* The note blob to write (may differ from the input's, e.g. with a
+	 * VMCOREINFO note added). */
+	const uint8_t *notes;
+	size_t notes_size;
+	/* utsname fields for the kdump header (NUL-terminated, may be "") */
+	const char *sysname, *nodename, *release, *version, *machine, *domainname;
+	int64_t timestamp;
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
+};
+
+struct out_stats {
+	uint64_t ram_pages;       /* pfns that are RAM */
+	uint64_t saved_pages;     /* pfns the input holds */
+	uint64_t dumped_pages;    /* pfns written with data */
+	uint64_t zero_pages;      /* all-zero pages dropped or shared */
+	uint64_t bytes;           /* output size */
+	bool incomplete;          /* out of space: the output is a partial dump */
+};
+
+err_t *write_kdump(struct dump *d, struct sink *s, const struct out_opts *o, struct out_stats *st);
+err_t *write_elf(struct dump *d, struct sink *s, const struct out_opts *o, struct out_stats *st);
+
+#endif
