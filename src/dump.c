@@ -38,7 +38,7 @@ err_t *dump_open(const char *path, struct dump **out)
 	TRY(bsrc_file_open(path, &src));
 	bool flat = bsrc_looks_flat(src);
 	if (flat)
-		TRY(err_wrap(bsrc_flat_open(src, &src), "'%s'", path));
+		TRY(bsrc_flat_open(src, &src));   /* its errors name the file */
 	if (src->size == 0) {
 		bsrc_destroy(src);
 		return err_new(ERR_FORMAT, "'%s' is empty", path);
@@ -81,7 +81,7 @@ err_t *dump_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_state *
 		*state = PAGE_ABSENT;
 		return NULL;
 	}
-	return d->reader->read_page(d, pfn, buf, state);
+	return err_wrap(d->reader->read_page(d, pfn, buf, state), "'%s'", d->name);
 }
 
 /* Set bits [a, b) of MAP. */
@@ -113,7 +113,7 @@ void dump_ram_map(const struct dump *d, uint64_t start, uint64_t n, uint8_t *map
 
 err_t *dump_saved_map(struct dump *d, uint64_t start, uint64_t n, uint8_t *map)
 {
-	return d->reader->saved_map(d, start, n, map);
+	return err_wrap(d->reader->saved_map(d, start, n, map), "'%s'", d->name);
 }
 
 void dump_close(struct dump *d)

@@ -20,9 +20,14 @@ struct pmap {
 	uint64_t start, end, data_end, off;
 };
 
+#define MAX_PT_NOTES 16
+
 struct elf_priv {
 	struct pmap *map;
 	size_t nmap;
+	uint64_t note_off[MAX_PT_NOTES], note_len[MAX_PT_NOTES];
+	size_t nnotes;
+	uint64_t phoff, phsize;
 };
 
 static bool elf_probe(struct bsrc *src)
@@ -134,6 +139,8 @@ static err_t *elf_load_phdrs(struct dump *d, struct elf_priv *ep, const struct e
 	if (phnum > UINT32_MAX || !add_ok(h->phoff, table, &end) || end > d->src->size)
 		return err_new(ERR_FORMAT, "%" PRIu64 " program headers at offset 0x%" PRIx64
 			       " do not fit in the file", phnum, h->phoff);
+	ep->phoff = h->phoff;
+	ep->phsize = table;
 	uint8_t *ph = malloc(table);
 	ep->map = calloc(phnum, sizeof(*ep->map));
 	d->segs = calloc(phnum, sizeof(*d->segs));
@@ -163,6 +170,12 @@ static err_t *elf_load_phdrs(struct dump *d, struct elf_priv *ep, const struct e
 					    i, off, filesz);
 				break;
 			}
+			if (ep->nnotes == MAX_PT_NOTES) {
+				e = err_new(ERR_FORMAT, "more than %d PT_NOTE program headers", MAX_PT_NOTES);
+				break;
+			}
+			ep->note_off[ep->nnotes] = off;
+			ep->note_len[ep->nnotes++] = filesz;
 			uint8_t *nb = realloc(d->notes, d->notes_size + filesz);
 			if (!nb) {
 				e = err_new(ERR_NOMEM, "out of memory");
@@ -204,6 +217,33 @@ static err_t *elf_load_phdrs(struct dump *d, struct elf_priv *ep, const struct e
 	return e;
 }
 
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* The headers and notes must not share bytes with memory data: a file
+ * where they do has lying counts or offsets. */
+static err_t *check_overlaps(struct dump *d, const struct elf_priv *ep, uint64_t phoff,
+			     uint64_t phsize, const uint64_t *note_off, const uint64_t *note_len,
+			     size_t nnotes)
+{
+	for (size_t i = 0; i < ep->nmap; i++) {
+		const struct pmap *m = &ep->map[i];
+		uint64_t len = m->data_end - m->start;
+		if (overlaps(phoff, phsize, m->off, len))
+			return err_new(ERR_FORMAT, "the program header table (offset 0x%" PRIx64
+				       ", 0x%" PRIx64 " bytes) overlaps the memory data at 0x%" PRIx64,
+				       phoff, phsize, m->off);
+		for (size_t k = 0; k < nnotes; k++)
+			if (overlaps(note_off[k], note_len[k], m->off, len))
+				return err_new(ERR_FORMAT, "the notes at offset 0x%" PRIx64 " overlap the "
+					       "memory data at 0x%" PRIx64, note_off[k], m->off);
+	}
+	(void)d;
+	return NULL;
+}
+
 static err_t *elf_open(struct dump *d)
 {
 	uint8_t id[EI_NIDENT];
@@ -236,6 +276,7 @@ static err_t *elf_open(struct dump *d)
 		TRY(err_wrap(notes_validate(d->notes, d->notes_size, d->big_endian), "PT_NOTE"));
 	if (!ep->nmap)
 		return err_new(ERR_FORMAT, "no PT_LOAD segments: the dump holds no memory");
+	TRY(check_overlaps(d, ep, ep->phoff, ep->phsize, ep->note_off, ep->note_len, ep->nnotes));
 	ep->nmap = dedup_pmap(ep->map, ep->nmap);
 	for (size_t i = 0; i < ep->nmap; i++)
 		TRY(dump_add_range(d, ep->map[i].start, ep->map[i].end, ep->map[i].data_end));

@@ -12,6 +12,7 @@
 #include "../dump.h"
 #include "../notes.h"
 
+#define DESC_BATCH 2048
 #define RANK_BITS 512     /* one cumulative count per this many pfns */
 
 struct kdump_priv {
@@ -20,6 +21,11 @@ struct kdump_priv {
 	uint64_t desc_off;    /* file offset of page_desc[0] */
 	uint64_t first_desc;  /* rank of start_pfn (split files) */
 	uint8_t *cbuf;        /* compressed page */
+	/* Descriptors are read a batch at a time, so that alternating between
+	 * the descriptor table and the page data does not thrash the byte
+	 * source's read-ahead window. */
+	uint8_t *descs;
+	uint64_t descs_first, descs_n;
 	bool incomplete;
 };
 
@@ -281,7 +287,8 @@ static err_t *kdump_open(struct dump *d)
 	kp->bitmap1 = calloc(1, used + 8);
 	kp->bitmap2 = calloc(1, used + 8);
 	kp->cbuf = malloc(bs);
-	if (!kp->bitmap1 || !kp->bitmap2 || !kp->cbuf)
+	kp->descs = malloc(DESC_BATCH * 24);
+	if (!kp->bitmap1 || !kp->bitmap2 || !kp->cbuf || !kp->descs)
 		return err_new(ERR_NOMEM, "out of memory");
 	TRY(err_wrap(bsrc_read(d->src, bitmap_off, kp->bitmap1, used), "1st bitmap"));
 	TRY(err_wrap(bsrc_read(d->src, bitmap_off + bitmap_len, kp->bitmap2, used), "2nd bitmap"));
@@ -317,7 +324,16 @@ static err_t *kdump_read_page(struct dump *d, uint64_t pfn, void *buf, enum page
 		return err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page descriptor at offset 0x%" PRIx64
 			       " lies past the end of the file", pfn, at);
 	}
-	TRY(bsrc_read(d->src, at, pd, sizeof(pd)));
+	if (idx < kp->descs_first || idx >= kp->descs_first + kp->descs_n) {
+		uint64_t n = (d->src->size - kp->desc_off) / 24 - idx;
+		if (n > DESC_BATCH)
+			n = DESC_BATCH;
+		kp->descs_n = 0;
+		TRY(bsrc_read(d->src, at, kp->descs, n * 24));
+		kp->descs_first = idx;
+		kp->descs_n = n;
+	}
+	memcpy(pd, kp->descs + (idx - kp->descs_first) * 24, sizeof(pd));
 	bool be = d->big_endian;
 	uint64_t off = get64(pd, be);
 	uint32_t size = get32(pd + 8, be), flags = get32(pd + 12, be);
@@ -406,6 +422,7 @@ static void kdump_close(struct dump *d)
 	free(kp->bitmap2);
 	free(kp->rank);
 	free(kp->cbuf);
+	free(kp->descs);
 	free(kp);
 }
 
