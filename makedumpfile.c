@@ -67,8 +67,7 @@ static void print_err(err_t *e)
 
 static void usage_hint(void)
 {
-	fprintf(stderr, "Commandline parameter is invalid.\n"
-			"Try `makedumpfile --help' for more information.\n");
+	fprintf(stderr, "makedumpfile: invalid command line; see 'makedumpfile --help'\n");
 }
 
 static void print_version(void)
@@ -120,7 +119,14 @@ static void print_help(void)
 "                    Accepted for compatibility; memory use does not depend on them.\n"
 "  [--check-params]  Only check the command line.\n"
 "  [--dry-run]       Do everything but write the output.\n"
-"  [--show-stats]    Print page statistics after the dump.\n",
+"  [--show-stats]    Print page statistics after the dump.\n"
+"  [-e] [-X]         Accepted for compatibility; no effect yet.\n"
+"  [-g VMCOREINFO] [--split] [--reassemble] [--dump-dmesg] [--partial-dmesg]\n"
+"  [--mem-usage]     Recognised; reported as not supported yet.\n"
+"  [--non-cyclic]    Accepted for compatibility.\n"
+"  [--config FILE] [--eppic FILE] [--vtop VADDR] [--xen-syms FILE]\n"
+"  [--xen-vmcoreinfo FILE] [--xen_phys_start ADDR]\n"
+"                    Refused: not supported by this makedumpfile.\n",
 	MKDF_VERSION, MKDF_FLAVOUR);
 }
 
@@ -148,7 +154,7 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 {
 	char *end;
 	errno = 0;
-	long v = strtol(s, &end, 0);
+	long v = strtol(s, &end, 10);   /* decimal, as upstream: 010 is ten */
 	if (errno || end == s || *end || v < lo || v > hi)
 		return false;
 	*out = (int)v;
@@ -162,10 +168,15 @@ static bool parse_levels(const char *s, struct config *c)
 		return false;
 	c->nlevels = 0;
 	bool ok = true;
-	for (char *tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
+	/* strtok would skip empty items: walk the commas by hand. */
+	for (char *tok = copy, *next; tok && ok; tok = next) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
 		ok = c->nlevels < MAX_LEVELS && parse_int(tok, 0, 31, &c->levels[c->nlevels]);
 		c->nlevels++;
 	}
+	(void)save;
 	free(copy);
 	return ok && c->nlevels > 0;
 }
@@ -206,12 +217,13 @@ static const struct option long_options[] = {
 /* Returns 0 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct config *c)
 {
-	int opt, ncodec = 0, n;
+	int opt, ncodec = 0, n, longindex = -1;
 	uint64_t size;
 	c->levels[0] = 0;
 	c->nlevels = 1;
 	c->message_level = ML_PROGRESS | ML_COMMON | ML_ERROR;
-	while ((opt = getopt_long(argc, argv, "b:cDd:eEFfg:hi:lL:pRvXx:z", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "b:cDd:eEFfg:hi:lL:pRvXx:z", long_options,
+				  &longindex)) != -1) {
 		switch (opt) {
 		case 'c': case 'l': case 'p': case 'z':
 			c->codec = codec_by_option((char)opt);
@@ -227,8 +239,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case 'g': c->vmcoreinfo_out = optarg; c->generate_vmcoreinfo = true; break;
 		case 'd':
 			if (!parse_levels(optarg, c)) {
-				fprintf(stderr, "makedumpfile: dump level '%s' is not a list of numbers "
-					"from 0 to 31\n", optarg);
+				fprintf(stderr, "makedumpfile: dump level '%s' is not a list of at most %d "
+					"numbers from 0 to 31\n", optarg, MAX_LEVELS);
 				return 1;
 			}
 			break;
@@ -279,8 +291,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case OPT_SHOW_STATS: c->show_stats = true; break;
 		case OPT_CONFIG: case OPT_EPPIC: case OPT_VTOP: case OPT_XEN_SYMS:
 		case OPT_XEN_VMCOREINFO: case OPT_XEN_PHYS_START:
-			fprintf(stderr, "makedumpfile: option '%s' is not supported by this "
-				"makedumpfile\n", argv[optind - 1]);
+			fprintf(stderr, "makedumpfile: option '--%s' is not supported by this "
+				"makedumpfile\n", long_options[longindex].name);
 			return 1;
 		default:
 			usage_hint();
@@ -423,7 +435,9 @@ static err_t *check_levels(const struct config *c)
 
 static err_t *open_sink(const struct config *c, const char *out, struct sink **s)
 {
-	if (c->flatten) {
+	if (c->dry_run) {
+		TRY(sink_null_create(s));
+	} else if (c->flatten) {
 		TRY(sink_flat_create(STDOUT_FILENO, "standard output", s));
 	} else {
 		TRY(sink_file_create(out, c->force, s));
@@ -434,14 +448,14 @@ static err_t *open_sink(const struct config *c, const char *out, struct sink **s
 
 static void print_stats(const struct out_stats *st, const struct dump *d)
 {
-	msg(ML_REPORT | (ML_COMMON & (message_level & ML_COMMON)), "\n");
-	printf("STATS\n");
-	printf("  RAM pages             : %" PRIu64 "\n", st->ram_pages);
-	printf("  pages in the input    : %" PRIu64 "\n", st->saved_pages);
-	printf("  zero pages            : %" PRIu64 "\n", st->zero_pages);
-	printf("  pages written         : %" PRIu64 "\n", st->dumped_pages);
-	printf("  output size           : %" PRIu64 " bytes (%.1f%% of RAM)\n", st->bytes,
-	       st->ram_pages ? 100.0 * (double)st->bytes / ((double)st->ram_pages * d->page_size) : 0);
+	const int lv = ML_REPORT | ML_COMMON;
+	msg(lv, "\nSTATS\n");
+	msg(lv, "  RAM pages             : %" PRIu64 "\n", st->ram_pages);
+	msg(lv, "  pages in the input    : %" PRIu64 "\n", st->saved_pages);
+	msg(lv, "  zero pages            : %" PRIu64 "\n", st->zero_pages);
+	msg(lv, "  pages written         : %" PRIu64 "\n", st->dumped_pages);
+	msg(lv, "  output size           : %" PRIu64 " bytes (%.1f%% of RAM)\n", st->bytes,
+	    st->ram_pages ? 100.0 * (double)st->bytes / ((double)st->ram_pages * d->page_size) : 0);
 }
 
 static int run_create(struct config *c)
@@ -472,16 +486,19 @@ static int run_create(struct config *c)
 		.version = hf.version, .machine = hf.machine, .timestamp = hf.timestamp,
 		.progress = progress_cb, .progress_arg = &prog,
 	};
+	/* Re-filtering a kdump file: levels add up and the origin mark stays. */
+	int prev_level = d->format == FMT_KDUMP ? d->kdump.dump_level & 31 : 0;
+	if (d->format == FMT_KDUMP)
+		o.extra_status |= d->kdump.status & DUMP_DH_QEMU_ORIGIN;
 	struct out_stats st;
 	int status = 1;
-	bool keep = false;
+	bool keep = false, created = false;
 	for (int li = 0; li < c->nlevels; li++) {
 		memset(&st, 0, sizeof(st));
-		o.dump_level = c->levels[li];
-		if (c->dry_run)
-			break;
+		o.dump_level = c->levels[li] | prev_level;
 		if ((e = open_sink(c, out, &s)))
 			break;
+		created = !c->flatten && !c->dry_run;
 		clock_gettime(CLOCK_MONOTONIC, &prog.start);
 		prog.last_tenth = -1;
 		e = c->elf_out ? write_elf(d, s, &o, &st) : write_kdump(d, s, &o, &st);
@@ -504,7 +521,7 @@ static int run_create(struct config *c)
 		print_err(e);
 		if (keep)
 			msg(ML_COMMON, "The incomplete dumpfile is kept as %s.\n", out);
-		else if (!c->flatten && !c->dry_run && err_code(e) != ERR_USAGE)
+		else if (created)
 			unlink(out);
 		err_free(e);
 	} else {
@@ -520,9 +537,17 @@ static int run_create(struct config *c)
 
 static int run_rearrange(struct config *c)
 {
+	if (c->nargs != 1) {
+		usage_hint();
+		return 1;
+	}
+	if (c->check_params)
+		return 0;
 	struct sink *s = NULL;
 	uint64_t bytes = 0;
+	bool created = false;
 	err_t *e = sink_file_create(c->args[0], c->force, &s);
+	created = !e;
 	if (!e)
 		e = rearrange_stream(STDIN_FILENO, "standard input", s, &bytes);
 	if (!e)
@@ -530,7 +555,7 @@ static int run_rearrange(struct config *c)
 	sink_destroy(s);
 	if (e) {
 		print_err(e);
-		if (err_code(e) != ERR_USAGE)
+		if (created)
 			unlink(c->args[0]);
 		err_free(e);
 		return 1;
@@ -539,47 +564,67 @@ static int run_rearrange(struct config *c)
 	return 0;
 }
 
-static int not_yet(struct config *c, const char *what)
+static int not_yet(const char *what)
 {
-	(void)c;
 	fprintf(stderr, "makedumpfile: %s is not supported by this makedumpfile yet\n", what);
 	return 1;
 }
+
+static int run_split(struct config *c) { (void)c; return not_yet("--split"); }
+static int run_reassemble(struct config *c) { (void)c; return not_yet("--reassemble"); }
+static int run_dmesg(struct config *c) { (void)c; return not_yet("--dump-dmesg"); }
+static int run_mem_usage(struct config *c) { (void)c; return not_yet("--mem-usage"); }
+static int run_generate(struct config *c) { (void)c; return not_yet("-g"); }
+
+static int run_convert(struct config *c)
+{
+	if (c->nargs != (c->flatten ? 1 : 2)) {
+		usage_hint();
+		return 1;
+	}
+	return run_create(c);
+}
+
+static bool is_rearrange(const struct config *c) { return c->rearrange; }
+static bool is_split(const struct config *c) { return c->split; }
+static bool is_reassemble(const struct config *c) { return c->reassemble; }
+static bool is_dmesg(const struct config *c) { return c->dump_dmesg; }
+static bool is_mem_usage(const struct config *c) { return c->mem_usage; }
+static bool is_generate(const struct config *c) { return c->generate_vmcoreinfo; }
+static bool is_convert(const struct config *c) { (void)c; return true; }
+
+/* The first mode whose test matches runs. */
+static const struct mode {
+	bool (*matches)(const struct config *c);
+	int (*run)(struct config *c);
+} modes[] = {
+	{ is_rearrange, run_rearrange },
+	{ is_split, run_split },
+	{ is_reassemble, run_reassemble },
+	{ is_dmesg, run_dmesg },
+	{ is_mem_usage, run_mem_usage },
+	{ is_generate, run_generate },
+	{ is_convert, run_convert },
+};
 
 int main(int argc, char **argv)
 {
 	struct config c;
 	memset(&c, 0, sizeof(c));
-	int r = parse_args(argc, argv, &c);
-	if (r < 0)
+	int status = parse_args(argc, argv, &c);
+	if (status < 0)
 		return 0;
-	if (r > 0) {
-		printf("\nmakedumpfile Failed.\n");
-		return r;
-	}
 	message_level = c.message_level;
 	if (c.debug)
 		message_level |= ML_DEBUG;
 	messages_to_stderr = c.flatten;
-
-	int status;
-	if (c.rearrange) {
-		status = c.nargs == 1 ? run_rearrange(&c) : (usage_hint(), 1);
-	} else if (c.split || c.reassemble) {
-		status = not_yet(&c, c.split ? "--split" : "--reassemble");
-	} else if (c.dump_dmesg) {
-		status = not_yet(&c, "--dump-dmesg");
-	} else if (c.mem_usage) {
-		status = not_yet(&c, "--mem-usage");
-	} else if (c.generate_vmcoreinfo) {
-		status = not_yet(&c, "-g");
-	} else if ((c.flatten && c.nargs == 1) || (!c.flatten && c.nargs == 2)) {
-		status = run_create(&c);
-	} else {
-		usage_hint();
-		status = 1;
+	if (!status) {
+		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+			if (modes[i].matches(&c)) {
+				status = modes[i].run(&c);
+				break;
+			}
 	}
-	msg(ML_COMMON, "\nmakedumpfile %s.\n",
-	    status ? "Failed" : "Completed");
+	msg(ML_COMMON, "\nmakedumpfile %s.\n", status ? "Failed" : "Completed");
 	return status;
 }

@@ -188,3 +188,34 @@ void sink_destroy(struct sink *s)
 	if (s)
 		s->destroy(s);
 }
+
+static err_t *null_pwrite(struct sink *s, uint64_t off, const void *buf, size_t len)
+{
+	(void)s, (void)off, (void)buf, (void)len;
+	return NULL;
+}
+
+static err_t *null_flush(struct sink *s)
+{
+	(void)s;
+	return NULL;
+}
+
+static void null_destroy(struct sink *s)
+{
+	free(s);
+}
+
+err_t *sink_null_create(struct sink **out)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	if (!s)
+		return err_new(ERR_NOMEM, "out of memory");
+	s->name = "(dry run)";
+	s->pwrite = null_pwrite;
+	s->flush = null_flush;
+	s->finish = null_flush;
+	s->destroy = null_destroy;
+	*out = s;
+	return NULL;
+}

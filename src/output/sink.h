@@ -24,6 +24,9 @@ err_t *sink_file_create(const char *path, bool force, struct sink **out);
 /* Flattened stream on FD (standard output for -F). */
 err_t *sink_flat_create(int fd, const char *name, struct sink **out);
 
+/* Discards everything (--dry-run), still counting what would be written. */
+err_t *sink_null_create(struct sink **out);
+
 err_t *sink_pwrite(struct sink *s, uint64_t off, const void *buf, size_t len);
 void sink_destroy(struct sink *s);
 
