@@ -36,7 +36,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS)
 ENGINE_SRC := src/err.c src/notes.c src/dump.c src/rearrange.c \
 	src/input/bsrc.c src/input/elf.c src/input/kdump.c \
 	src/output/sink.c src/output/kdump_writer.c src/output/elf_writer.c \
-	src/codec/codec.c src/kernel/vmcoreinfo.c \
+	src/codec/codec.c src/kernel/vmcoreinfo.c src/kernel/kernel.c \
 	arch/x86_64.c arch/other.c
 SRC := makedumpfile.c $(ENGINE_SRC)
 

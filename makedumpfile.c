@@ -17,6 +17,7 @@
 #include "src/arch.h"
 #include "src/codec/codec.h"
 #include "src/dump.h"
+#include "src/kernel/kernel.h"
 #include "src/kernel/vmcoreinfo.h"
 #include "src/notes.h"
 #include "src/output/sink.h"
@@ -385,7 +386,7 @@ static void debug_describe(const struct dump *d)
 /* Header facts for the output: from the input's kdump header, else from its
  * VMCOREINFO, else from the architecture. */
 struct header_facts {
-	char release[66], machine[66], version[66], nodename[66];
+	char release[66], machine[66], version[66], nodename[66], domainname[66];
 	int64_t phys_base;
 	int64_t timestamp;
 };
@@ -422,6 +423,46 @@ static void gather_facts(const struct dump *d, struct header_facts *h)
 		h->timestamp = (int64_t)time(NULL);
 	if (have_vi)
 		vmcoreinfo_deinit(&vi);
+}
+
+/* Like upstream, leave out pfns above the kernel's last memory section:
+ * QEMU dumps device memory (video RAM, firmware ROM) there, which has no
+ * struct page, and upstream makedumpfile cannot re-filter a kdump file whose
+ * max_mapnr goes past it.  Needs the kernel's memory model; without it the
+ * whole range is kept, as upstream does. */
+static void cap_to_kernel_memory(struct dump *d, struct kernel *k)
+{
+	uint64_t end;
+	err_t *e = kernel_setup_paging(k);
+	if (!e)
+		e = kernel_last_section_end(k, d->max_pfn, &end);
+	if (e) {
+		msg(ML_DEBUG, "memory sections: %s; keeping every pfn\n", err_msg(e));
+		err_free(e);
+		return;
+	}
+	uint64_t dropped = dump_limit_pfn(d, end);
+	if (dropped)
+		msg(ML_COMMON, "%" PRIu64 " pages at or above 0x%" PRIx64 ", past the kernel's last memory "
+		    "section, are device memory and are left out\n", dropped, end * d->page_size);
+}
+
+/* The header's utsname comes from the guest's own init_uts_ns when it can be
+ * read: libkdumpfile (drgn) ignores a header whose version field is empty. */
+static void fill_utsname(struct kernel *k, struct header_facts *h)
+{
+	char uts[6][66];
+	err_t *e = kernel_read_utsname(k, uts);
+	if (e) {
+		msg(ML_DEBUG, "utsname: %s\n", err_msg(e));
+		err_free(e);
+		return;
+	}
+	memcpy(h->nodename, uts[1], sizeof(h->nodename));
+	memcpy(h->release, uts[2], sizeof(h->release));
+	memcpy(h->version, uts[3], sizeof(h->version));
+	memcpy(h->machine, uts[4], sizeof(h->machine));
+	memcpy(h->domainname, uts[5], sizeof(h->domainname));
 }
 
 static err_t *check_levels(const struct config *c)
@@ -473,17 +514,28 @@ static int run_create(struct config *c)
 		err_free(e);
 		return 1;
 	}
+	struct kernel k;
+	if ((e = kernel_init(&k, d))) {
+		print_err(e);
+		err_free(e);
+		dump_close(d);
+		return 1;
+	}
+	cap_to_kernel_memory(d, &k);
 	if (c->debug)
 		debug_describe(d);
 	struct header_facts hf;
 	gather_facts(d, &hf);
+	fill_utsname(&k, &hf);
+	kernel_deinit(&k);
 	struct progress prog = { .label = "Copying data", .tty = isatty(STDERR_FILENO),
 				 .last_tenth = -1 };
 	struct out_opts o = {
 		.codec = c->codec, .phys_base = hf.phys_base,
 		.notes = d->notes, .notes_size = d->notes_size,
 		.sysname = "Linux", .nodename = hf.nodename, .release = hf.release,
-		.version = hf.version, .machine = hf.machine, .timestamp = hf.timestamp,
+		.version = hf.version, .machine = hf.machine, .domainname = hf.domainname,
+		.timestamp = hf.timestamp,
 		.progress = progress_cb, .progress_arg = &prog,
 	};
 	/* Re-filtering a kdump file: levels add up and the origin mark stays. */

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct kernel;
+
 struct arch_ops {
 	const char *name;        /* utsname.machine spelling */
 	uint16_t e_machine;      /* ELF machine number */
@@ -15,6 +17,9 @@ struct arch_ops {
 	bool sub_hdr_packed;     /* 32-bit kdump sub header with 4-byte aligned u64 */
 	/* Size of the NT_PRSTATUS descriptor (0 if unknown). */
 	uint32_t prstatus_size;
+	/* Kernel address translation, NULL where not implemented yet. */
+	struct err *(*setup_paging)(struct kernel *k);
+	struct err *(*vtop)(struct kernel *k, uint64_t va, uint64_t *pa);
 };
 
 extern const struct arch_ops arch_x86_64, arch_i386, arch_aarch64, arch_arm,

@@ -116,6 +116,44 @@ err_t *dump_saved_map(struct dump *d, uint64_t start, uint64_t n, uint8_t *map)
 	return err_wrap(d->reader->saved_map(d, start, n, map), "'%s'", d->name);
 }
 
+uint64_t dump_limit_pfn(struct dump *d, uint64_t limit)
+{
+	if (limit >= d->max_pfn)
+		return 0;
+	uint64_t ps = d->page_size, end = limit * ps, dropped = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < d->nram; i++) {
+		struct ram_range r = d->ram[i];
+		if (r.start >= end) {
+			dropped += div_up(r.end, ps) - r.start / ps;
+			continue;
+		}
+		if (r.end > end) {
+			dropped += div_up(r.end, ps) - limit;
+			r.end = end;
+			if (r.data_end > end)
+				r.data_end = end;
+		}
+		d->ram[n++] = r;
+	}
+	d->nram = n;
+	n = 0;
+	for (size_t i = 0; i < d->nsegs; i++) {
+		struct dump_seg g = d->segs[i];
+		if (g.paddr >= end)
+			continue;
+		if (g.paddr + g.memsz > end) {
+			g.memsz = end - g.paddr;
+			if (g.filesz > g.memsz)
+				g.filesz = g.memsz;
+		}
+		d->segs[n++] = g;
+	}
+	d->nsegs = n;
+	d->max_pfn = limit;
+	return dropped;
+}
+
 void dump_close(struct dump *d)
 {
 	if (!d)

@@ -102,6 +102,10 @@ void dump_ram_map(const struct dump *d, uint64_t start, uint64_t n, uint8_t *map
 /* dump_saved_map() through the reader. */
 err_t *dump_saved_map(struct dump *d, uint64_t start, uint64_t n, uint8_t *map);
 
+/* Leave out every pfn at or above LIMIT (RAM ranges and segments are cut);
+ * returns the number of RAM pages dropped. */
+uint64_t dump_limit_pfn(struct dump *d, uint64_t limit);
+
 /* Shared helpers for readers. */
 void bitmap_set_range(uint8_t *map, uint64_t a, uint64_t b);
 err_t *dump_add_range(struct dump *d, uint64_t start, uint64_t end, uint64_t data_end);

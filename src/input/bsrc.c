@@ -137,6 +137,10 @@ struct flat_rec {
 	uint64_t seq;            /* record order: a later record wins */
 };
 
+/* Bytes of the rearranged file that no record needs to write, beyond as
+ * many as the records do write. */
+#define FLAT_MAX_UNWRITTEN (64u << 20)
+
 struct flat_src {
 	struct bsrc b;
 	struct bsrc *inner;
@@ -247,7 +251,8 @@ static void heap_pop(struct flat_rec **h, size_t *n)
  * record boundaries keeping the active records in a heap by record order. */
 static err_t *flat_resolve(struct flat_rec *rec, size_t n, struct flat_rec **out, size_t *nout)
 {
-	qsort(rec, n, sizeof(*rec), cmp_dst);
+	if (n)   /* REC is NULL for a stream of no records */
+		qsort(rec, n, sizeof(*rec), cmp_dst);
 	uint64_t *bound = malloc((2 * n + 1) * sizeof(*bound));
 	struct flat_rec **heap = malloc((n + 1) * sizeof(*heap));
 	struct flat_rec *seg = malloc((2 * n + 1) * sizeof(*seg));
@@ -355,7 +360,17 @@ err_t *bsrc_flat_open(struct bsrc *inner, struct bsrc **out)
 		goto fail;
 	}
 	e = flat_resolve(rec, n, &f->seg, &f->nseg);
+	/* Writers leave only small gaps (header padding), and readers size
+	 * their tables by the file: a few records placed far apart must not
+	 * make a huge, almost empty file. */
+	uint64_t written = 0;
+	for (size_t i = 0; !e && i < f->nseg; i++)
+		written += f->seg[i].len;
+	if (!e && fsize - written > written + FLAT_MAX_UNWRITTEN)
+		e = err_new(ERR_FORMAT, "'%s': flattened stream writes only 0x%" PRIx64 " of the 0x%"
+			    PRIx64 " bytes of its file", inner->name, written, fsize);
 	if (e) {
+		free(f->seg);
 		free(f->b.name);
 		free(f);
 		goto fail;

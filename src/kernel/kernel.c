@@ -1,0 +1,201 @@
+#include "kernel.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../arch.h"
+#include "../bytes.h"
+#include "../notes.h"
+
+err_t *kernel_init(struct kernel *k, struct dump *d)
+{
+	memset(k, 0, sizeof(*k));
+	k->d = d;
+	k->arch = d->arch;
+	if (!(k->cache = malloc(d->page_size)))
+		return err_new(ERR_NOMEM, "out of memory");
+	struct note n;
+	if (d->notes && notes_find(d->notes, d->notes_size, d->big_endian, "VMCOREINFO", 0, &n))
+		TRY(kernel_set_vmcoreinfo(k, (const char *)n.desc, n.descsz));
+	return NULL;
+}
+
+void kernel_deinit(struct kernel *k)
+{
+	if (k->have_vmci)
+		vmcoreinfo_deinit(&k->vmci);
+	free(k->cache);
+	memset(k, 0, sizeof(*k));
+}
+
+err_t *kernel_set_vmcoreinfo(struct kernel *k, const char *text, size_t len)
+{
+	if (k->have_vmci)
+		vmcoreinfo_deinit(&k->vmci);
+	k->have_vmci = false;
+	TRY(vmcoreinfo_init(&k->vmci, text, len));
+	k->have_vmci = true;
+	int64_t pb;
+	if (vmcoreinfo_num(&k->vmci, "NUMBER(phys_base)", &pb)) {
+		k->phys_base = pb;
+		k->phys_base_known = true;
+	}
+	uint64_t off;
+	if (vmcoreinfo_hex(&k->vmci, "KERNELOFFSET", &off))
+		k->kaslr_offset = off;
+	return NULL;
+}
+
+err_t *kernel_read_phys(struct kernel *k, uint64_t pa, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	uint64_t ps = k->d->page_size;
+	while (len) {
+		uint64_t pfn = pa / ps, in = pa % ps;
+		size_t n = ps - in < len ? (size_t)(ps - in) : len;
+		if (!k->cache_valid || k->cache_pfn != pfn) {
+			enum page_state st;
+			k->cache_valid = false;
+			TRY(dump_read_page(k->d, pfn, k->cache, &st));
+			if (st != PAGE_PRESENT)
+				return err_new(ERR_NODATA, "physical address 0x%" PRIx64 " is not in the dump",
+					       pa);
+			k->cache_pfn = pfn;
+			k->cache_valid = true;
+		}
+		memcpy(p, k->cache + in, n);
+		p += n, pa += n, len -= n;
+	}
+	return NULL;
+}
+
+err_t *kernel_setup_paging(struct kernel *k)
+{
+	if (!k->arch || !k->arch->setup_paging)
+		return err_new(ERR_FAIL, "no kernel address translation for architecture %s",
+			       k->arch ? k->arch->name : "unknown");
+	return k->arch->setup_paging(k);
+}
+
+err_t *kernel_vtop(struct kernel *k, uint64_t va, uint64_t *pa)
+{
+	if (!k->arch || !k->arch->vtop)
+		return err_new(ERR_FAIL, "no kernel address translation for architecture %s",
+			       k->arch ? k->arch->name : "unknown");
+	return k->arch->vtop(k, va, pa);
+}
+
+err_t *kernel_read_virt(struct kernel *k, uint64_t va, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	uint64_t ps = k->d->page_size;
+	while (len) {
+		uint64_t pa, in = va % ps;
+		size_t n = ps - in < len ? (size_t)(ps - in) : len;
+		TRY(kernel_vtop(k, va, &pa));
+		TRY(kernel_read_phys(k, pa, p, n));
+		p += n, va += n, len -= n;
+	}
+	return NULL;
+}
+
+err_t *kernel_read_u64(struct kernel *k, uint64_t va, uint64_t *out)
+{
+	uint8_t b[8];
+	TRY(kernel_read_virt(k, va, b, 8));
+	*out = get64(b, k->d->big_endian);
+	return NULL;
+}
+
+err_t *kernel_read_utsname(struct kernel *k, char uts[6][66])
+{
+	uint64_t sym;
+	int64_t off = 0;
+	if (!k->have_vmci || !vmcoreinfo_hex(&k->vmci, "SYMBOL(init_uts_ns)", &sym))
+		return err_new(ERR_NODATA, "the address of init_uts_ns is unknown");
+	vmcoreinfo_num(&k->vmci, "OFFSET(uts_namespace.name)", &off);
+	if (off < 0 || off > 4096)
+		return err_new(ERR_FORMAT, "implausible OFFSET(uts_namespace.name) %" PRId64, off);
+	uint8_t buf[6 * 65];
+	TRY(err_wrap(kernel_read_virt(k, sym + (uint64_t)off, buf, sizeof(buf)), "init_uts_ns"));
+	if (memcmp(buf, "Linux", 6) != 0)
+		return err_new(ERR_FORMAT, "init_uts_ns at 0x%" PRIx64 " does not start with \"Linux\"",
+			       sym);
+	for (int i = 0; i < 6; i++) {
+		memcpy(uts[i], buf + 65 * i, 65);
+		uts[i][65] = '\0';
+	}
+	return NULL;
+}
+
+/* ---- memory model ---- */
+
+#define SECTION_MARKED_PRESENT 1ull
+
+err_t *kernel_last_section_end(struct kernel *k, uint64_t limit_pfn, uint64_t *end_pfn)
+{
+	const struct vmcoreinfo *v = &k->vmci;
+	uint64_t ms;
+	int64_t length, size, off_map, sbits, pbits;
+	if (!k->have_vmci)
+		return err_new(ERR_NODATA, "no VMCOREINFO");
+	if (!vmcoreinfo_hex(v, "SYMBOL(mem_section)", &ms) ||
+	    !vmcoreinfo_num(v, "SIZE(mem_section)", &size) ||
+	    !vmcoreinfo_num(v, "OFFSET(mem_section.section_mem_map)", &off_map) ||
+	    !vmcoreinfo_num(v, "NUMBER(SECTION_SIZE_BITS)", &sbits))
+		return err_new(ERR_NODATA, "VMCOREINFO does not describe SPARSEMEM sections");
+	if (!vmcoreinfo_num(v, "NUMBER(MAX_PHYSMEM_BITS)", &pbits))
+		pbits = k->levels == 5 ? 52 : 46;
+	int page_shift = __builtin_ctz(k->d->page_size);
+	if (size <= 0 || size > 4096 || off_map < 0 || off_map + 8 > size || sbits <= page_shift ||
+	    sbits > 40 || pbits <= sbits || pbits > 60)
+		return err_new(ERR_FORMAT, "VMCOREINFO has implausible SPARSEMEM numbers");
+	uint64_t nr_sections = 1ull << (pbits - sbits);
+	uint64_t pages_per_section = 1ull << (sbits - page_shift);
+	uint64_t wanted = div_up(limit_pfn, pages_per_section);
+	if (wanted < nr_sections)
+		nr_sections = wanted;
+	uint64_t per_root = k->d->page_size / (uint64_t)size;
+	bool extreme = !vmcoreinfo_num(v, "LENGTH(mem_section)", &length) ||
+		(uint64_t)length != (1ull << (pbits - sbits));
+	int64_t last = -1;
+	uint8_t *buf = malloc(k->d->page_size);
+	if (!buf)
+		return err_new(ERR_NOMEM, "out of memory");
+	err_t *e = NULL;
+	for (uint64_t nr = 0; nr < nr_sections && !e; ) {
+		uint64_t base;
+		uint64_t count = per_root;
+		if (extreme) {
+			/* mem_section is an array of root pointers. */
+			uint64_t root;
+			e = kernel_read_u64(k, ms + (nr / per_root) * 8, &root);
+			if (e)
+				break;
+			if (!root) {
+				nr += per_root;
+				continue;
+			}
+			base = root;
+		} else {
+			base = ms + nr * (uint64_t)size;
+		}
+		if (nr + count > nr_sections)
+			count = nr_sections - nr;
+		e = kernel_read_virt(k, base, buf, count * (uint64_t)size);
+		for (uint64_t j = 0; !e && j < count; j++) {
+			uint64_t map = get64(buf + j * (uint64_t)size + off_map, k->d->big_endian);
+			if (map & SECTION_MARKED_PRESENT)
+				last = (int64_t)(nr + j);
+		}
+		nr += count;
+	}
+	free(buf);
+	if (e)
+		return err_wrap(e, "reading mem_section");
+	if (last < 0)
+		return err_new(ERR_NODATA, "no present memory section");
+	*end_pfn = ((uint64_t)last + 1) * pages_per_section;
+	return NULL;
+}
