@@ -42,3 +42,5 @@ finish() {
 	fi
 	[ "$FAILED" -eq 0 ]
 }
+# Debian's makedumpfile, the upstream reference.
+SYSTEM_MAKEDUMPFILE=${SYSTEM_MAKEDUMPFILE:-/usr/bin/makedumpfile}
