@@ -64,6 +64,15 @@ $(BUILD)/asan/%.o: %.c
 $(BUILD)/makedumpfile-asan: $(ASAN_OBJ)
 	$(CC) $(ALL_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $(ASAN_OBJ) $(LIBS)
 
+# ---- unit tests: the engine linked with tests/unit/*.c ----
+UNIT_SRC := $(wildcard tests/unit/*.c)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+ENGINE_ASAN_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/asan/%.o)
+$(BUILD)/unit-tests: $(ENGINE_OBJ) $(UNIT_SRC:%.c=$(BUILD)/%.o)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/unit-tests-asan: $(ENGINE_ASAN_OBJ) $(UNIT_SRC:%.c=$(BUILD)/asan/%.o)
+	$(CC) $(ALL_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
 # ---- test tools (independent of the engine's writers) ----
 TOOL_FLAGS := -std=c11 -O2 -g -Wall -Wextra $(WERROR) -D_GNU_SOURCE
 tests/fixtures/mkvmcore: tests/fixtures/mkvmcore.c
@@ -75,7 +84,7 @@ tests/tools/elf2classic: tests/tools/elf2classic.c
 
 tools: tests/fixtures/mkvmcore tests/tools/kdcmp tests/tools/elf2classic
 
-check: makedumpfile $(BUILD)/makedumpfile-asan tools
+check: makedumpfile $(BUILD)/makedumpfile-asan $(BUILD)/unit-tests $(BUILD)/unit-tests-asan tools
 	tests/run-all
 
 install: makedumpfile
@@ -97,4 +106,4 @@ demo: makedumpfile tools
 clean:
 	rm -rf $(BUILD) makedumpfile tests/fixtures/mkvmcore tests/tools/kdcmp tests/tools/elf2classic
 
--include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) $(UNIT_SRC:%.c=$(BUILD)/asan/%.d)

@@ -1,0 +1,36 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "unit.h"
+
+int unit_failures, unit_checks;
+
+#define TESTS(X) X(test_flat_replay) X(test_flat_truncated) X(test_x86_walk_leaves) \
+	X(test_x86_walk_5level_sme) X(test_sections_extreme) X(test_vmcoreinfo_values) \
+	X(test_notes) X(test_bitmap_and_limit)
+
+#define DECLARE(name) void name(void);
+TESTS(DECLARE)
+#define ENTRY(name) { #name, name },
+static const struct unit_test tests[] = { TESTS(ENTRY) };
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (argc > 1 && !strstr(tests[i].name, argv[1]))
+			continue;
+		int before = unit_failures;
+		tests[i].fn();
+		if (unit_failures == before) {
+			passed++;
+			printf("ok - %s\n", tests[i].name);
+		} else {
+			failed++;
+			printf("not ok - %s\n", tests[i].name);
+		}
+	}
+	printf("# unit: %d checks\n", unit_checks);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
