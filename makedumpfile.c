@@ -20,7 +20,10 @@
 #include "src/kernel/kernel.h"
 #include "src/kernel/vmcoreinfo.h"
 #include "src/notes.h"
+#include "src/kernel/symbols.h"
 #include "src/output/sink.h"
+#include "src/qemu/physbase.h"
+#include "src/qemu/qemu.h"
 #include "src/output/writer.h"
 #include "src/rearrange.h"
 #include "src/version.h"
@@ -43,6 +46,9 @@ struct config {
 	uint64_t size_limit;
 	int num_threads;
 	const char *vmlinux, *vmcoreinfo_in, *vmcoreinfo_out;
+	bool physbase_probe, have_phys_base, have_kaslr_offset;
+	int64_t phys_base;
+	uint64_t kaslr_offset;
 	char **args;
 	int nargs;
 };
@@ -162,6 +168,26 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 	return true;
 }
 
+/* 0x-hex or decimal, with a sign when SIGNED_OK ("-0x14a00000"). */
+static bool parse_address(const char *s, bool signed_ok, int64_t *out)
+{
+	bool neg = false;
+	if (*s == '-' && signed_ok) {
+		neg = true;
+		s++;
+	}
+	if (!*s || *s == '-' || *s == '+')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0
+		? strtoull(s + 2, &end, 16) : strtoull(s, &end, 10);
+	if (errno || *end || end == s)
+		return false;
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
 static bool parse_levels(const char *s, struct config *c)
 {
 	char *copy = strdup(s), *save = NULL;
@@ -187,6 +213,7 @@ enum {
 	OPT_PARTIAL_DMESG, OPT_MEM_USAGE, OPT_CYCLIC_BUFFER, OPT_SPLITBLOCK, OPT_WORK_DIR,
 	OPT_NON_MMAP, OPT_CONFIG, OPT_EPPIC, OPT_CHECK_PARAMS, OPT_DRY_RUN, OPT_SHOW_STATS,
 	OPT_VTOP, OPT_NON_CYCLIC, OPT_XEN_SYMS, OPT_XEN_VMCOREINFO, OPT_XEN_PHYS_START,
+	OPT_PHYSBASE_PROBE, OPT_PHYS_BASE, OPT_KASLR_OFFSET,
 };
 
 static const struct option long_options[] = {
@@ -212,6 +239,9 @@ static const struct option long_options[] = {
 	{ "xen-syms", required_argument, NULL, OPT_XEN_SYMS },
 	{ "xen-vmcoreinfo", required_argument, NULL, OPT_XEN_VMCOREINFO },
 	{ "xen_phys_start", required_argument, NULL, OPT_XEN_PHYS_START },
+	{ "physbase-probe", no_argument, NULL, OPT_PHYSBASE_PROBE },
+	{ "phys-base", required_argument, NULL, OPT_PHYS_BASE },
+	{ "kaslr-offset", required_argument, NULL, OPT_KASLR_OFFSET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -288,6 +318,25 @@ static int parse_args(int argc, char **argv, struct config *c)
 			break;
 		case OPT_WORK_DIR: case OPT_NON_MMAP: case OPT_NON_CYCLIC: break;
 		case OPT_CHECK_PARAMS: c->check_params = true; break;
+		case OPT_PHYSBASE_PROBE: c->physbase_probe = true; break;
+		case OPT_PHYS_BASE:
+			if (!parse_address(optarg, true, &c->phys_base)) {
+				fprintf(stderr, "makedumpfile: phys_base '%s' is not a number (0x-hex, "
+					"decimal, possibly negative)\n", optarg);
+				return 1;
+			}
+			c->have_phys_base = true;
+			break;
+		case OPT_KASLR_OFFSET: {
+			int64_t v;
+			if (!parse_address(optarg, false, &v)) {
+				fprintf(stderr, "makedumpfile: KASLR offset '%s' is not a number\n", optarg);
+				return 1;
+			}
+			c->kaslr_offset = (uint64_t)v;
+			c->have_kaslr_offset = true;
+			break;
+		}
 		case OPT_DRY_RUN: c->dry_run = true; break;
 		case OPT_SHOW_STATS: c->show_stats = true; break;
 		case OPT_CONFIG: case OPT_EPPIC: case OPT_VTOP: case OPT_XEN_SYMS:
@@ -499,6 +548,181 @@ static void print_stats(const struct out_stats *st, const struct dump *d)
 	    st->ram_pages ? 100.0 * (double)st->bytes / ((double)st->ram_pages * d->page_size) : 0);
 }
 
+/* What the kernel view adds to a conversion. */
+struct prep {
+	struct symtab syms;
+	bool have_syms;
+	struct kernel k;
+	bool have_k;
+	enum dump_origin origin;
+	struct pb_ctx pb;
+	struct pb_result pr;
+	bool derived;
+	uint8_t *notes;          /* output note blob: owned when notes_owned */
+	size_t notes_size;
+	bool notes_owned;
+	struct header_facts hf;
+};
+
+static void prep_deinit(struct prep *p)
+{
+	if (p->notes_owned)
+		free(p->notes);
+	pb_result_deinit(&p->pr);
+	physbase_ctx_deinit(&p->pb);
+	if (p->have_k)
+		kernel_deinit(&p->k);
+	if (p->have_syms)
+		symtab_deinit(&p->syms);
+}
+
+static void print_probe(const struct prep *p, const struct dump *d)
+{
+	char buf[128], a[32], b[32];
+	int ncpu = 0;
+	struct qemu_cpu cpu;
+	ncpu = qemu_cpus(d, &cpu, 1) ? qemu_cpus(d, (struct qemu_cpu[QEMU_CPU_MAX]){ 0 },
+						  QEMU_CPU_MAX) : 0;
+	printf("input   : %s\n", dump_describe(d, buf, sizeof(buf)));
+	printf("origin  : %s", origin_name(p->origin));
+	if (ncpu)
+		printf(" (%d vCPU state note%s)", ncpu, ncpu == 1 ? "" : "s");
+	printf("\n");
+	if (p->have_syms)
+		printf("vmlinux : %s%s%s\n", p->syms.path, p->syms.release[0] ? ", " : "",
+		       p->syms.release);
+	printf("\n%-16s %-20s %-20s %s\n", "method", "phys_base", "KERNELOFFSET", "verdict");
+	for (int i = 0; i < p->pb.n; i++) {
+		const struct pb_cand *c = &p->pb.c[i];
+		snprintf(a, sizeof(a), "%s", "-");
+		snprintf(b, sizeof(b), "%s", "-");
+		if (c->has_pb)
+			pb_fmt_signed(c->phys_base, a, sizeof(a));
+		if (c->has_kaslr)
+			snprintf(b, sizeof(b), "0x%" PRIx64 "%s", c->kaslr, c->kaslr_assumed ? "?" : "");
+		printf("%-16s %-20s %-20s %s%s\n", c->method, a, b, pb_verdict_name(c->verdict),
+		       i == p->pr.winner ? "  <= chosen" : "");
+		printf("%-16s %s%s%s\n", "", c->note, c->check[0] ? "; " : "", c->check);
+	}
+	if (p->derived) {
+		printf("\nphys_base=%s", pb_fmt_signed(p->pr.phys_base, a, sizeof(a)));
+		if (p->pr.has_kaslr)
+			printf(" KERNELOFFSET=0x%" PRIx64, p->pr.kaslr);
+		printf(" (from %s)\n", p->pb.c[p->pr.winner].method);
+		if (p->pr.disagreements)
+			printf("warning: %d method%s disagree%s with the chosen value (see above)\n",
+			       p->pr.disagreements, p->pr.disagreements == 1 ? "" : "s",
+			       p->pr.disagreements == 1 ? "s" : "");
+		if (p->pr.vmcoreinfo_source)
+			printf("VMCOREINFO: from the %s\n", p->pr.vmcoreinfo_source);
+	}
+	fflush(stdout);
+}
+
+/* Symbols, origin, phys_base/KASLR, VMCOREINFO, utsname and the output
+ * notes.  Returns -1 to go on, else the exit status. */
+static int prepare(const struct config *c, struct dump *d, struct prep *p)
+{
+	memset(p, 0, sizeof(*p));
+	err_t *e = NULL;
+	if (c->vmlinux) {
+		if ((e = symtab_load(c->vmlinux, &p->syms)))
+			goto fail;
+		p->have_syms = true;
+	}
+	if ((e = kernel_init(&p->k, d)))
+		goto fail;
+	p->have_k = true;
+	p->origin = dump_origin(d);
+	msg(ML_DEBUG, "origin        : %s\n", origin_name(p->origin));
+	bool qemu = p->origin == ORIGIN_QEMU_ELF || p->origin == ORIGIN_QEMU_KDUMP;
+	bool can = d->arch && d->arch->pb_methods;
+	if (can || c->have_phys_base || c->physbase_probe) {
+		p->pb = (struct pb_ctx){ .d = d, .k = &p->k, .syms = p->have_syms ? &p->syms : NULL,
+					 .origin = p->origin, .probe_all = c->physbase_probe,
+					 .have_override_pb = c->have_phys_base, .override_pb = c->phys_base,
+					 .have_override_kaslr = c->have_kaslr_offset,
+					 .override_kaslr = c->kaslr_offset };
+		e = physbase_derive(&p->pb, &p->pr);
+		if (!e) {
+			p->derived = true;
+		} else if (!qemu && !c->physbase_probe) {
+			/* A kdump-made file keeps what its header says. */
+			msg(ML_DEBUG, "phys_base: %s\n", err_msg(e));
+			err_free(e);
+			e = NULL;
+		}
+	}
+	if (c->physbase_probe)
+		print_probe(p, d);
+	if (e) {
+		if (qemu)
+			e = err_wrap(e, "'%s' was written by QEMU, which does not record where the "
+				     "guest kernel is (give --phys-base, or -x VMLINUX to search)", d->name);
+		goto fail;
+	}
+	if (c->physbase_probe && c->nargs < 2)
+		return 0;
+
+	gather_facts(d, &p->hf);
+	p->notes = d->notes;
+	p->notes_size = d->notes_size;
+	if (p->derived) {
+		struct kernel *k = &p->k;
+		struct note vn;
+		bool has_note = d->notes && notes_find(d->notes, d->notes_size, d->big_endian,
+						       "VMCOREINFO", 0, &vn);
+		char *text = NULL;
+		if (!has_note)
+			text = pb_output_vmcoreinfo(p->pr.vmcoreinfo, p->have_syms ? &p->syms : NULL,
+						    p->pr.phys_base, p->pr.has_kaslr, p->pr.kaslr,
+						    d->page_size, p->have_syms ? p->syms.release : NULL);
+		if (text) {
+			if ((e = kernel_set_vmcoreinfo(k, text, strlen(text)))) {
+				free(text);
+				goto fail;
+			}
+			size_t sz = d->notes_size;
+			uint8_t *blob = malloc(sz ? sz : 1);
+			if (!blob) {
+				free(text);
+				e = err_new(ERR_NOMEM, "out of memory");
+				goto fail;
+			}
+			if (sz)
+				memcpy(blob, d->notes, sz);
+			e = notes_append(&blob, &sz, d->big_endian, "VMCOREINFO", 0, text, strlen(text));
+			free(text);
+			if (e) {
+				free(blob);
+				goto fail;
+			}
+			p->notes = blob;
+			p->notes_size = sz;
+			p->notes_owned = true;
+		}
+		k->phys_base = p->pr.phys_base;
+		k->phys_base_known = true;
+		if (p->pr.has_kaslr)
+			k->kaslr_offset = p->pr.kaslr;
+		p->hf.phys_base = p->pr.phys_base;
+		if (p->pr.disagreements && !c->physbase_probe)
+			msg(ML_COMMON, "makedumpfile: %d phys_base method%s disagree%s with the chosen %s; "
+			    "see --physbase-probe\n", p->pr.disagreements,
+			    p->pr.disagreements == 1 ? "" : "s", p->pr.disagreements == 1 ? "s" : "",
+			    p->pb.c[p->pr.winner].method);
+	}
+	cap_to_kernel_memory(d, &p->k);
+	fill_utsname(&p->k, &p->hf);
+	if (c->debug)
+		debug_describe(d);
+	return -1;
+fail:
+	print_err(e);
+	err_free(e);
+	return 1;
+}
+
 static int run_create(struct config *c)
 {
 	const char *in = c->args[0], *out = c->flatten ? "standard output" : c->args[1];
@@ -514,25 +738,19 @@ static int run_create(struct config *c)
 		err_free(e);
 		return 1;
 	}
-	struct kernel k;
-	if ((e = kernel_init(&k, d))) {
-		print_err(e);
-		err_free(e);
+	struct prep p;
+	int pst = prepare(c, d, &p);
+	if (pst >= 0) {
+		prep_deinit(&p);
 		dump_close(d);
-		return 1;
+		return pst;
 	}
-	cap_to_kernel_memory(d, &k);
-	if (c->debug)
-		debug_describe(d);
-	struct header_facts hf;
-	gather_facts(d, &hf);
-	fill_utsname(&k, &hf);
-	kernel_deinit(&k);
+	struct header_facts hf = p.hf;
 	struct progress prog = { .label = "Copying data", .tty = isatty(STDERR_FILENO),
 				 .last_tenth = -1 };
 	struct out_opts o = {
 		.codec = c->codec, .phys_base = hf.phys_base,
-		.notes = d->notes, .notes_size = d->notes_size,
+		.notes = p.notes, .notes_size = p.notes_size,
 		.sysname = "Linux", .nodename = hf.nodename, .release = hf.release,
 		.version = hf.version, .machine = hf.machine, .domainname = hf.domainname,
 		.timestamp = hf.timestamp,
@@ -540,8 +758,9 @@ static int run_create(struct config *c)
 	};
 	/* Re-filtering a kdump file: levels add up and the origin mark stays. */
 	int prev_level = d->format == FMT_KDUMP ? d->kdump.dump_level & 31 : 0;
-	if (d->format == FMT_KDUMP)
-		o.extra_status |= d->kdump.status & DUMP_DH_QEMU_ORIGIN;
+	if (p.origin == ORIGIN_QEMU_ELF || p.origin == ORIGIN_QEMU_KDUMP ||
+	    p.origin == ORIGIN_CONVERTED)
+		o.extra_status |= DUMP_DH_QEMU_ORIGIN;
 	struct out_stats st;
 	int status = 1;
 	bool keep = false, created = false;
@@ -583,6 +802,7 @@ static int run_create(struct config *c)
 			msg(ML_COMMON, "\nThe dumpfile is saved to %s.\n", out);
 		status = 0;
 	}
+	prep_deinit(&p);
 	dump_close(d);
 	return status;
 }
@@ -630,7 +850,8 @@ static int run_generate(struct config *c) { (void)c; return not_yet("-g"); }
 
 static int run_convert(struct config *c)
 {
-	if (c->nargs != (c->flatten ? 1 : 2)) {
+	bool probe_only = c->physbase_probe && c->nargs == 1 && !c->flatten;
+	if (!probe_only && c->nargs != (c->flatten ? 1 : 2)) {
 		usage_hint();
 		return 1;
 	}

@@ -22,8 +22,17 @@ err_t *x86_64_setup_paging(struct kernel *k)
 	}
 	k->levels = l5 ? 5 : 4;
 	if (!k->have_vmci || (!vmcoreinfo_hex(&k->vmci, "SYMBOL(init_top_pgt)", &pgd_sym) &&
-			      !vmcoreinfo_hex(&k->vmci, "SYMBOL(swapper_pg_dir)", &pgd_sym)))
+			      !vmcoreinfo_hex(&k->vmci, "SYMBOL(swapper_pg_dir)", &pgd_sym))) {
+		/* No symbol: the page tables a vCPU was using map the kernel
+		 * half the same way. */
+		if (k->cpu_pgd) {
+			k->pgd = k->cpu_pgd;
+			k->levels = k->cpu_levels;
+			k->pgd_known = true;
+			return NULL;
+		}
 		return err_new(ERR_NODATA, "no page-table root symbol (swapper_pg_dir)");
+	}
 	if (pgd_sym < X86_64_START_KERNEL_MAP)
 		return err_new(ERR_FORMAT, "swapper_pg_dir 0x%" PRIx64 " is not a kernel-image "
 			       "address", pgd_sym);
@@ -77,6 +86,10 @@ static err_t *x86_64_vtop(struct kernel *k, uint64_t va, uint64_t *pa)
 		       va);
 }
 
+void x86_64_pb_methods(struct pb_ctx *ctx);
+bool x86_64_pb_validate(struct pb_ctx *ctx, const char *vmcoreinfo, size_t len, int64_t phys_base,
+			bool has_kaslr, uint64_t kaslr, char *why, size_t whylen);
+
 const struct arch_ops arch_x86_64 = {
 	.name = "x86_64",
 	.e_machine = EM_X86_64,
@@ -85,6 +98,8 @@ const struct arch_ops arch_x86_64 = {
 	.prstatus_size = 336,
 	.setup_paging = x86_64_setup_paging,
 	.vtop = x86_64_vtop,
+	.pb_methods = x86_64_pb_methods,
+	.pb_validate = x86_64_pb_validate,
 };
 
 const struct arch_ops arch_i386 = {

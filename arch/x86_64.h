@@ -9,11 +9,11 @@
 
 struct kernel;
 
-#define X86_64_START_KERNEL_MAP 0xffffffff80000000ull
-#define X86_64_DEFAULT_TEXT     0xffffffff81000000ull  /* CONFIG_PHYSICAL_START 16 MiB */
-#define X86_64_PTE_PRESENT      0x1ull
-#define X86_64_PTE_PSE          0x80ull
-#define X86_64_PTE_ADDR_MASK    0x000ffffffffff000ull
+#define X86_64_START_KERNEL_MAP UINT64_C(0xffffffff80000000)
+#define X86_64_DEFAULT_TEXT     UINT64_C(0xffffffff81000000)  /* CONFIG_PHYSICAL_START 16 MiB */
+#define X86_64_PTE_PRESENT      UINT64_C(0x1)
+#define X86_64_PTE_PSE          UINT64_C(0x80)
+#define X86_64_PTE_ADDR_MASK    UINT64_C(0x000ffffffffff000)
 
 err_t *x86_64_setup_paging(struct kernel *k);
 /* Translate VA through the page tables at physical ROOT (CR3 or

@@ -4,9 +4,11 @@
 #define MKDF_ARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct kernel;
+struct pb_ctx;
 
 struct arch_ops {
 	const char *name;        /* utsname.machine spelling */
@@ -20,6 +22,14 @@ struct arch_ops {
 	/* Kernel address translation, NULL where not implemented yet. */
 	struct err *(*setup_paging)(struct kernel *k);
 	struct err *(*vtop)(struct kernel *k, uint64_t va, uint64_t *pa);
+	/* phys_base/KASLR methods of this architecture: add candidates. */
+	void (*pb_methods)(struct pb_ctx *ctx);
+	/* Does (phys_base, KASLR offset) read the kernel where it should be?
+	 * VMCOREINFO text (may be NULL) gives runtime symbols.  False with an
+	 * empty WHY means there was nothing to check against. */
+	bool (*pb_validate)(struct pb_ctx *ctx, const char *vmcoreinfo, size_t len,
+			    int64_t phys_base, bool has_kaslr, uint64_t kaslr, char *why,
+			    size_t whylen);
 };
 
 extern const struct arch_ops arch_x86_64, arch_i386, arch_aarch64, arch_arm,

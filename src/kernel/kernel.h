@@ -22,6 +22,8 @@ struct kernel {
 	uint64_t kaslr_offset;
 	uint64_t pgd;            /* physical address of the top page table */
 	bool pgd_known;
+	uint64_t cpu_pgd;        /* a page-table root from the saved CPU state */
+	int cpu_levels;
 	int levels;              /* paging levels: 4 or 5 on x86_64 */
 	uint64_t sme_mask;       /* memory-encryption bit to strip from entries */
 	/* one-page cache for physical reads (page tables, kernel data) */
