@@ -370,8 +370,12 @@ err_t *physbase_derive(struct pb_ctx *ctx, struct pb_result *res)
 	pb_method_kdump_header(ctx);
 	validate_all(ctx);
 
-	/* Valid answers first, by precedence; an unchecked one only when
-	 * nothing validates. */
+	/* The user's word first, even when it does not validate (the
+	 * disagreement is reported); then valid answers by precedence; an
+	 * unchecked one only when nothing validates. */
+	for (int i = 0; i < ctx->n; i++)
+		if (strcmp(ctx->c[i].method, "override") == 0 && ctx->c[i].has_pb)
+			res->winner = i;
 	for (int pass = 0; pass < 2 && res->winner < 0; pass++) {
 		int best = -1;
 		for (int i = 0; i < ctx->n; i++) {
@@ -423,6 +427,8 @@ err_t *physbase_derive(struct pb_ctx *ctx, struct pb_result *res)
 	}
 	for (int i = 0; i < ctx->n; i++) {
 		const struct pb_cand *c = &ctx->c[i];
+		if (i == res->winner && c->verdict == PB_INVALID)
+			res->disagreements++;   /* an override that does not validate */
 		if (!has_answer(c) && c->verdict != PB_DISTRUSTED)
 			continue;
 		if (c->has_pb && c->phys_base != res->phys_base)

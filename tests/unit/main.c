@@ -7,7 +7,9 @@ int unit_failures, unit_checks;
 
 #define TESTS(X) X(test_flat_replay) X(test_flat_truncated) X(test_x86_walk_leaves) \
 	X(test_x86_walk_5level_sme) X(test_sections_extreme) X(test_vmcoreinfo_values) \
-	X(test_notes) X(test_bitmap_and_limit)
+	X(test_notes) X(test_bitmap_and_limit) X(test_pb_negative_2m) X(test_pb_5level_4k) \
+	X(test_pb_pti_user_cr3) X(test_pb_1g_leaf) X(test_pb_no_kernel) \
+	X(test_pb_two_vmcoreinfo_copies) X(test_pb_override_and_disagreement)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)
