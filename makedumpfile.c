@@ -568,6 +568,8 @@ struct prep {
 	size_t notes_size;
 	bool notes_owned;
 	struct header_facts hf;
+	bool has_kimage;
+	uint64_t kimage_va, kimage_pa, kimage_size;
 };
 
 static void prep_deinit(struct prep *p)
@@ -720,6 +722,21 @@ static int prepare(const struct config *c, struct dump *d, struct prep *p)
 	}
 	cap_to_kernel_memory(d, &p->k);
 	fill_utsname(&p->k, &p->hf);
+	/* ELF output of a dump without a kernel-image segment (QEMU's) gets
+	 * one, as /proc/vmcore has. */
+	bool has_kseg = false;
+	for (size_t i = 0; i < d->nsegs; i++)
+		if (d->segs[i].vaddr != d->segs[i].paddr && d->segs[i].vaddr >= 0xffffffff80000000ull)
+			has_kseg = true;
+	if (c->elf_out && p->derived && !has_kseg && d->arch && d->arch->kernel_image) {
+		err_t *ke = d->arch->kernel_image(&p->k, &p->kimage_va, &p->kimage_pa, &p->kimage_size);
+		if (ke) {
+			msg(ML_DEBUG, "kernel image segment: %s\n", err_msg(ke));
+			err_free(ke);
+		} else {
+			p->has_kimage = true;
+		}
+	}
 	if (c->debug)
 		debug_describe(d);
 	return -1;
@@ -760,6 +777,8 @@ static int run_create(struct config *c)
 		.sysname = "Linux", .nodename = hf.nodename, .release = hf.release,
 		.version = hf.version, .machine = hf.machine, .domainname = hf.domainname,
 		.timestamp = hf.timestamp,
+		.has_kimage = p.has_kimage, .kimage_va = p.kimage_va, .kimage_pa = p.kimage_pa,
+		.kimage_size = p.kimage_size,
 		.progress = progress_cb, .progress_arg = &prog,
 	};
 	/* Re-filtering a kdump file: levels add up and the origin mark stays. */

@@ -86,6 +86,37 @@ static err_t *x86_64_vtop(struct kernel *k, uint64_t va, uint64_t *pa)
 		       va);
 }
 
+/* From _stext (VMCOREINFO) or the default link address plus the KASLR
+ * offset, as far as the kernel-text mapping runs physically contiguous. */
+static err_t *x86_64_kernel_image(struct kernel *k, uint64_t *va, uint64_t *pa, uint64_t *size)
+{
+	uint64_t text;
+	if (!k->phys_base_known)
+		return err_new(ERR_NODATA, "phys_base is unknown");
+	if (!k->have_vmci || !vmcoreinfo_hex(&k->vmci, "SYMBOL(_stext)", &text))
+		text = X86_64_DEFAULT_TEXT + k->kaslr_offset;
+	text &= ~(uint64_t)0x1fffff;
+	uint64_t base = text - X86_64_START_KERNEL_MAP + (uint64_t)k->phys_base, len = 0;
+	const uint64_t step = 2u << 20;
+	while (len < (1ull << 30)) {
+		uint64_t p;
+		err_t *e = kernel_vtop(k, text + len, &p);
+		if (e) {
+			err_free(e);
+			break;
+		}
+		if (p != base + len)
+			break;
+		len += step;
+	}
+	if (!len)
+		return err_new(ERR_NODATA, "the kernel image at 0x%" PRIx64 " is not mapped", text);
+	*va = text;
+	*pa = base;
+	*size = len;
+	return NULL;
+}
+
 void x86_64_pb_methods(struct pb_ctx *ctx);
 bool x86_64_pb_validate(struct pb_ctx *ctx, const char *vmcoreinfo, size_t len, int64_t phys_base,
 			bool has_kaslr, uint64_t kaslr, char *why, size_t whylen);
@@ -98,6 +129,7 @@ const struct arch_ops arch_x86_64 = {
 	.prstatus_size = 336,
 	.setup_paging = x86_64_setup_paging,
 	.vtop = x86_64_vtop,
+	.kernel_image = x86_64_kernel_image,
 	.pb_methods = x86_64_pb_methods,
 	.pb_validate = x86_64_pb_validate,
 };

@@ -22,6 +22,9 @@ struct arch_ops {
 	/* Kernel address translation, NULL where not implemented yet. */
 	struct err *(*setup_paging)(struct kernel *k);
 	struct err *(*vtop)(struct kernel *k, uint64_t va, uint64_t *pa);
+	/* The kernel image mapping (virtual start, physical start, length),
+	 * as /proc/vmcore describes it with a PT_LOAD of its own. */
+	struct err *(*kernel_image)(struct kernel *k, uint64_t *va, uint64_t *pa, uint64_t *size);
 	/* phys_base/KASLR methods of this architecture: add candidates. */
 	void (*pb_methods)(struct pb_ctx *ctx);
 	/* Does (phys_base, KASLR offset) read the kernel where it should be?

@@ -221,6 +221,8 @@ err_t *write_elf(struct dump *d, struct sink *s, const struct out_opts *o, struc
 		return err_new(ERR_NOMEM, "out of memory");
 	err_t *e = build_bitmap(d, o, bm, st);
 	uint64_t max_addr = 0;
+	if (!e && o->has_kimage)
+		e = split_segment(&pcs, bm, ps, o->kimage_pa, o->kimage_va, o->kimage_size);
 	if (d->nsegs) {
 		for (size_t i = 0; i < d->nsegs && !e; i++) {
 			const struct dump_seg *g = &d->segs[i];

@@ -23,6 +23,10 @@ struct out_opts {
 	/* utsname fields for the kdump header (NUL-terminated, may be "") */
 	const char *sysname, *nodename, *release, *version, *machine, *domainname;
 	int64_t timestamp;
+	/* ELF output: an extra PT_LOAD for the kernel image mapping, first, as
+	 * /proc/vmcore has it (drgn bootstraps its page-table walk from it). */
+	bool has_kimage;
+	uint64_t kimage_va, kimage_pa, kimage_size;
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
 };
