@@ -73,7 +73,8 @@ static inline bool is_zero_page(const void *p, size_t len)
 }
 
 static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-static inline uint64_t div_up(uint64_t v, uint64_t d) { return (v + d - 1) / d; }
+/* No intermediate sum: safe up to UINT64_MAX. */
+static inline uint64_t div_up(uint64_t v, uint64_t d) { return v / d + (v % d != 0); }
 
 /* a + b with overflow detection: false when the sum wraps. */
 static inline bool add_ok(uint64_t a, uint64_t b, uint64_t *sum)

@@ -86,7 +86,11 @@ static err_t *real_phnum(struct dump *d, const struct ehdr *h, uint64_t *phnum)
 		return err_new(ERR_FORMAT, "e_phnum is PN_XNUM but there is no section header 0 "
 			       "to hold the count");
 	uint8_t sh[4];
-	TRY(err_wrap(bsrc_read(d->src, h->shoff + (is64 ? 44 : 28), sh, 4), "section header 0"));
+	uint64_t at;
+	if (!add_ok(h->shoff, is64 ? 44 : 28, &at))
+		return err_new(ERR_FORMAT, "section header offset 0x%" PRIx64 " is past any file",
+			       h->shoff);
+	TRY(err_wrap(bsrc_read(d->src, at, sh, 4), "section header 0"));
 	*phnum = get32(sh, d->big_endian);
 	return NULL;
 }
