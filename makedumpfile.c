@@ -21,6 +21,7 @@
 #include "src/kernel/vmcoreinfo.h"
 #include "src/notes.h"
 #include "src/kernel/symbols.h"
+#include "src/filter/filter.h"
 #include "src/output/sink.h"
 #include "src/qemu/physbase.h"
 #include "src/qemu/qemu.h"
@@ -520,14 +521,6 @@ static void fill_utsname(struct kernel *k, struct header_facts *h)
 	memcpy(h->domainname, uts[5], sizeof(h->domainname));
 }
 
-static err_t *check_levels(const struct config *c)
-{
-	for (int i = 0; i < c->nlevels; i++)
-		if (c->levels[i] > 1)
-			return err_new(ERR_USAGE, "dump level %d needs kernel page classification, which "
-				       "this makedumpfile does not do yet; use -d 0 or -d 1", c->levels[i]);
-	return NULL;
-}
 
 static err_t *open_sink(const struct config *c, const char *out, struct sink **s)
 {
@@ -542,10 +535,25 @@ static err_t *open_sink(const struct config *c, const char *out, struct sink **s
 	return NULL;
 }
 
-static void print_stats(const struct out_stats *st, const struct dump *d)
+static err_t *filter_cb(void *arg, uint64_t start, uint64_t n, uint8_t *map)
+{
+	return filter_apply(arg, start, n, map);
+}
+
+static void print_stats(const struct out_stats *st, const struct dump *d, const struct filter *f)
 {
 	const int lv = ML_REPORT | ML_COMMON;
 	msg(lv, "\nSTATS\n");
+	if (f) {
+		static const enum page_class shown[] = { PC_CACHE, PC_CACHE_PRIVATE, PC_USER, PC_FREE,
+							 PC_HWPOISON, PC_OFFLINE, PC_UNACCEPTED };
+		for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+			msg(lv, "  excluded %-12s : %" PRIu64 "\n", page_class_name(shown[i]),
+			    f->count[shown[i]]);
+		if (f->unreadable)
+			msg(lv, "  unclassified pages    : %" PRIu64 " (struct page not in the dump)\n",
+			    f->unreadable);
+	}
 	msg(lv, "  RAM pages             : %" PRIu64 "\n", st->ram_pages);
 	msg(lv, "  pages in the input    : %" PRIu64 "\n", st->saved_pages);
 	msg(lv, "  zero pages            : %" PRIu64 "\n", st->zero_pages);
@@ -751,8 +759,8 @@ static int run_create(struct config *c)
 	const char *in = c->args[0], *out = c->flatten ? "standard output" : c->args[1];
 	struct dump *d = NULL;
 	struct sink *s = NULL;
-	err_t *e = check_levels(c);
-	if (!e && c->check_params)
+	err_t *e = NULL;
+	if (c->check_params)
 		return 0;
 	if (!e)
 		e = dump_open(in, &d);
@@ -769,6 +777,22 @@ static int run_create(struct config *c)
 		return pst;
 	}
 	struct header_facts hf = p.hf;
+	/* Levels above 1 need the kernel's struct pages. */
+	bool need_filter = false;
+	for (int i = 0; i < c->nlevels; i++)
+		need_filter |= ((c->levels[i] | (d->format == FMT_KDUMP ? d->kdump.dump_level : 0)) & ~1) != 0;
+	struct filter flt;
+	memset(&flt, 0, sizeof(flt));
+	if (need_filter && (e = filter_init(&flt, &p.k, 0, d->max_pfn))) {
+		e = err_wrap(e, "dump levels above 1 need the kernel's page structures (VMCOREINFO "
+			     "or -x)");
+		print_err(e);
+		err_free(e);
+		filter_deinit(&flt);
+		prep_deinit(&p);
+		dump_close(d);
+		return 1;
+	}
 	struct progress prog = { .label = "Copying data", .tty = isatty(STDERR_FILENO),
 				 .last_tenth = -1 };
 	struct out_opts o = {
@@ -792,6 +816,10 @@ static int run_create(struct config *c)
 	for (int li = 0; li < c->nlevels; li++) {
 		memset(&st, 0, sizeof(st));
 		o.dump_level = c->levels[li] | prev_level;
+		memset(flt.count, 0, sizeof(flt.count));
+		flt.dump_level = o.dump_level;
+		o.filter = o.dump_level & ~1 ? filter_cb : NULL;
+		o.filter_arg = &flt;
 		if ((e = open_sink(c, out, &s)))
 			break;
 		created = !c->flatten && !c->dry_run;
@@ -822,11 +850,12 @@ static int run_create(struct config *c)
 		err_free(e);
 	} else {
 		if (c->show_stats)
-			print_stats(&st, d);
+			print_stats(&st, d, o.filter ? &flt : NULL);
 		if (!c->flatten && !c->dry_run)
 			msg(ML_COMMON, "\nThe dumpfile is saved to %s.\n", out);
 		status = 0;
 	}
+	filter_deinit(&flt);
 	prep_deinit(&p);
 	dump_close(d);
 	return status;

@@ -21,6 +21,7 @@ err_t *x86_64_setup_paging(struct kernel *k)
 			k->sme_mask = (uint64_t)sme;
 	}
 	k->levels = l5 ? 5 : 4;
+	k->tlb_size = 0;
 	if (!k->have_vmci || (!vmcoreinfo_hex(&k->vmci, "SYMBOL(init_top_pgt)", &pgd_sym) &&
 			      !vmcoreinfo_hex(&k->vmci, "SYMBOL(swapper_pg_dir)", &pgd_sym))) {
 		/* No symbol: the page tables a vCPU was using map the kernel
@@ -43,6 +44,12 @@ err_t *x86_64_setup_paging(struct kernel *k)
 
 err_t *x86_64_walk(struct kernel *k, uint64_t root, int levels, uint64_t va, uint64_t *pa)
 {
+	return x86_64_walk_leaf(k, root, levels, va, pa, NULL);
+}
+
+err_t *x86_64_walk_leaf(struct kernel *k, uint64_t root, int levels, uint64_t va, uint64_t *pa,
+			uint64_t *leaf)
+{
 	/* Canonical addresses only. */
 	int vbits = levels == 5 ? 57 : 48;
 	uint64_t top = va >> (vbits - 1);
@@ -64,18 +71,28 @@ err_t *x86_64_walk(struct kernel *k, uint64_t root, int levels, uint64_t va, uin
 		if ((level == 3 || level == 2) && (pte & X86_64_PTE_PSE)) {
 			uint64_t size = 1ull << shift;
 			*pa = (pte & mask & ~(size - 1)) | (va & (size - 1));
+			if (leaf)
+				*leaf = size;
 			return NULL;
 		}
 		table = pte & mask;
 	}
 	*pa = table | (va & 0xfff);
+	if (leaf)
+		*leaf = 4096;
 	return NULL;
 }
 
 static err_t *x86_64_vtop(struct kernel *k, uint64_t va, uint64_t *pa)
 {
-	if (k->pgd_known)
-		return x86_64_walk(k, k->pgd, k->levels, va, pa);
+	if (k->pgd_known) {
+		uint64_t leaf;
+		TRY(x86_64_walk_leaf(k, k->pgd, k->levels, va, pa, &leaf));
+		k->tlb_va = va & ~(leaf - 1);
+		k->tlb_pa = *pa & ~(leaf - 1);
+		k->tlb_size = leaf;
+		return NULL;
+	}
 	/* Before the page tables are found, the kernel image is still
 	 * reachable from phys_base alone. */
 	if (k->phys_base_known && va >= X86_64_START_KERNEL_MAP) {
@@ -91,8 +108,8 @@ static err_t *x86_64_vtop(struct kernel *k, uint64_t va, uint64_t *pa)
 static err_t *x86_64_kernel_image(struct kernel *k, uint64_t *va, uint64_t *pa, uint64_t *size)
 {
 	uint64_t text;
-	if (!k->phys_base_known)
-		return err_new(ERR_NODATA, "phys_base is unknown");
+	if (!k->phys_base_known || !k->pgd_known)
+		return err_new(ERR_NODATA, "phys_base or the kernel page tables are unknown");
 	if (!k->have_vmci || !vmcoreinfo_hex(&k->vmci, "SYMBOL(_stext)", &text))
 		text = X86_64_DEFAULT_TEXT + k->kaslr_offset;
 	text &= ~(uint64_t)0x1fffff;

@@ -19,5 +19,8 @@ err_t *x86_64_setup_paging(struct kernel *k);
 /* Translate VA through the page tables at physical ROOT (CR3 or
  * swapper_pg_dir; low flag bits are ignored), 4 or 5 LEVELS. */
 err_t *x86_64_walk(struct kernel *k, uint64_t root, int levels, uint64_t va, uint64_t *pa);
+/* The same, also giving the size of the leaf that maps VA. */
+err_t *x86_64_walk_leaf(struct kernel *k, uint64_t root, int levels, uint64_t va, uint64_t *pa,
+			uint64_t *leaf);
 
 #endif

@@ -83,6 +83,10 @@ err_t *kernel_vtop(struct kernel *k, uint64_t va, uint64_t *pa)
 	if (!k->arch || !k->arch->vtop)
 		return err_new(ERR_FAIL, "no kernel address translation for architecture %s",
 			       k->arch ? k->arch->name : "unknown");
+	if (k->tlb_size && va - k->tlb_va < k->tlb_size) {
+		*pa = k->tlb_pa + (va - k->tlb_va);
+		return NULL;
+	}
 	return k->arch->vtop(k, va, pa);
 }
 
@@ -133,7 +137,12 @@ err_t *kernel_read_utsname(struct kernel *k, char uts[6][66])
 
 #define SECTION_MARKED_PRESENT 1ull
 
-err_t *kernel_last_section_end(struct kernel *k, uint64_t limit_pfn, uint64_t *end_pfn)
+/* The low bits of section_mem_map are flags (up to bit 5 in 6.x); struct
+ * page arrays are at least 64-byte aligned, so six bits can always go. */
+#define SECTION_MAP_MASK (~(uint64_t)0x3f)
+
+err_t *kernel_section_maps(struct kernel *k, uint64_t limit_pfn, uint64_t **maps, uint64_t *nsec,
+			   uint64_t *pps)
 {
 	const struct vmcoreinfo *v = &k->vmci;
 	uint64_t ms;
@@ -159,14 +168,16 @@ err_t *kernel_last_section_end(struct kernel *k, uint64_t limit_pfn, uint64_t *e
 	uint64_t per_root = k->d->page_size / (uint64_t)size;
 	bool extreme = !vmcoreinfo_num(v, "LENGTH(mem_section)", &length) ||
 		(uint64_t)length != (1ull << (pbits - sbits));
-	int64_t last = -1;
+	uint64_t *out = calloc(nr_sections ? nr_sections : 1, sizeof(*out));
 	uint8_t *buf = malloc(k->d->page_size);
-	if (!buf)
+	if (!out || !buf) {
+		free(out);
+		free(buf);
 		return err_new(ERR_NOMEM, "out of memory");
+	}
 	err_t *e = NULL;
 	for (uint64_t nr = 0; nr < nr_sections && !e; ) {
-		uint64_t base;
-		uint64_t count = per_root;
+		uint64_t base, count = per_root;
 		if (extreme) {
 			/* mem_section is an array of root pointers. */
 			uint64_t root;
@@ -187,15 +198,31 @@ err_t *kernel_last_section_end(struct kernel *k, uint64_t limit_pfn, uint64_t *e
 		for (uint64_t j = 0; !e && j < count; j++) {
 			uint64_t map = get64(buf + j * (uint64_t)size + off_map, k->d->big_endian);
 			if (map & SECTION_MARKED_PRESENT)
-				last = (int64_t)(nr + j);
+				out[nr + j] = map & SECTION_MAP_MASK;
 		}
 		nr += count;
 	}
 	free(buf);
-	if (e)
+	if (e) {
+		free(out);
 		return err_wrap(e, "reading mem_section");
-	if (last < 0)
+	}
+	*maps = out;
+	*nsec = nr_sections;
+	*pps = pages_per_section;
+	return NULL;
+}
+
+err_t *kernel_last_section_end(struct kernel *k, uint64_t limit_pfn, uint64_t *end_pfn)
+{
+	uint64_t *maps, n, pps;
+	TRY(kernel_section_maps(k, limit_pfn, &maps, &n, &pps));
+	uint64_t last = n;
+	while (last && !maps[last - 1])
+		last--;
+	free(maps);
+	if (!last)
 		return err_new(ERR_NODATA, "no present memory section");
-	*end_pfn = ((uint64_t)last + 1) * pages_per_section;
+	*end_pfn = last * pps;
 	return NULL;
 }

@@ -26,6 +26,8 @@ struct kernel {
 	int cpu_levels;
 	int levels;              /* paging levels: 4 or 5 on x86_64 */
 	uint64_t sme_mask;       /* memory-encryption bit to strip from entries */
+	/* last translation (a leaf of tlb_size bytes) */
+	uint64_t tlb_va, tlb_pa, tlb_size;
 	/* one-page cache for physical reads (page tables, kernel data) */
 	uint64_t cache_pfn;
 	bool cache_valid;
@@ -51,6 +53,12 @@ err_t *kernel_setup_paging(struct kernel *k);
 /* The running kernel's utsname (init_uts_ns), six 65-byte fields
  * (sysname, nodename, release, version, machine, domainname). */
 err_t *kernel_read_utsname(struct kernel *k, char uts[6][66]);
+
+/* SPARSEMEM: the encoded mem_map of every present section below
+ * LIMIT_PFN (0 for absent ones), indexed by section number; *NSEC entries,
+ * *PPS pages per section.  Free *MAPS. */
+err_t *kernel_section_maps(struct kernel *k, uint64_t limit_pfn, uint64_t **maps, uint64_t *nsec,
+			   uint64_t *pps);
 
 /* SPARSEMEM: one past the last pfn of the last present memory section, as
  * upstream makedumpfile caps max_mapnr. */

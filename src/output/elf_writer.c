@@ -40,10 +40,15 @@ static inline bool kept(const uint8_t *bm, uint64_t pfn)
 	return bm[pfn >> 3] >> (pfn & 7) & 1;
 }
 
-/* Cut one source segment [pa, pa+memsz) into pieces. */
-static err_t *split_segment(struct pieces *out, const uint8_t *bm, uint64_t page,
+/* Cut one source segment [pa, pa+memsz) into pieces; nothing at or past
+ * MAX_PFN is written. */
+static err_t *split_segment(struct pieces *out, const uint8_t *bm, uint64_t page, uint64_t max_pfn,
 			    uint64_t pa, uint64_t va, uint64_t memsz)
 {
+	if (pa / page >= max_pfn)
+		return NULL;
+	if (div_up(pa + memsz, page) > max_pfn)
+		memsz = max_pfn * page - pa;
 	uint64_t end = pa + memsz, first = pa / page, last = div_up(end, page);
 	uint64_t pfn = first;
 	struct piece cur = { pa, pa, pa, va };
@@ -81,6 +86,10 @@ static err_t *build_bitmap(struct dump *d, const struct out_opts *o, uint8_t *bm
 			   struct out_stats *st)
 {
 	TRY(dump_saved_map(d, 0, d->max_pfn, bm));
+	for (uint64_t i = 0; i < div_up(d->max_pfn, 8); i++)
+		st->saved_pages += (uint64_t)__builtin_popcount(bm[i]);
+	if (o->filter)
+		TRY(o->filter(o->filter_arg, 0, d->max_pfn, bm));
 	if (!(o->dump_level & 1))
 		return NULL;
 	uint8_t *page = malloc(d->page_size);
@@ -222,18 +231,18 @@ err_t *write_elf(struct dump *d, struct sink *s, const struct out_opts *o, struc
 	err_t *e = build_bitmap(d, o, bm, st);
 	uint64_t max_addr = 0;
 	if (!e && o->has_kimage)
-		e = split_segment(&pcs, bm, ps, o->kimage_pa, o->kimage_va, o->kimage_size);
+		e = split_segment(&pcs, bm, ps, d->max_pfn, o->kimage_pa, o->kimage_va, o->kimage_size);
 	if (d->nsegs) {
 		for (size_t i = 0; i < d->nsegs && !e; i++) {
 			const struct dump_seg *g = &d->segs[i];
-			e = split_segment(&pcs, bm, ps, g->paddr, g->vaddr, g->memsz);
+			e = split_segment(&pcs, bm, ps, d->max_pfn, g->paddr, g->vaddr, g->memsz);
 		}
 	} else {
 		/* No virtual layout known (kdump-compressed input): physical
 		 * addresses double as virtual ones, as QEMU writes them. */
 		for (size_t i = 0; i < d->nram && !e; i++) {
 			const struct ram_range *r = &d->ram[i];
-			e = split_segment(&pcs, bm, ps, r->start, r->start, r->end - r->start);
+			e = split_segment(&pcs, bm, ps, d->max_pfn, r->start, r->start, r->end - r->start);
 		}
 	}
 	for (size_t i = 0; i < pcs.n; i++) {
@@ -250,8 +259,6 @@ err_t *write_elf(struct dump *d, struct sink *s, const struct out_opts *o, struc
 		e = write_headers(d, s, o, &pcs, is64, data_off);
 	if (!e)
 		e = write_data(d, s, o, &pcs, bm, data_off, st, &end);
-	for (uint64_t i = 0; i < div_up(d->max_pfn, 8); i++)
-		st->saved_pages += (uint64_t)__builtin_popcount(bm[i]);
 	st->ram_pages = 0;
 	for (size_t i = 0; i < d->nram; i++)
 		st->ram_pages += div_up(d->ram[i].end, ps) - d->ram[i].start / ps;

@@ -240,7 +240,10 @@ err_t *write_kdump(struct dump *d, struct sink *s, const struct out_opts *o, str
 	for (uint64_t i = 0; i < map_bytes; i++)
 		bm1[i] |= bm2[i];   /* a saved page is RAM, whatever the ranges say */
 	st->ram_pages = popcount_map(bm1, map_bytes);
-	st->saved_pages = L.count = popcount_map(bm2, map_bytes);
+	st->saved_pages = popcount_map(bm2, map_bytes);
+	if (o->filter && (e = o->filter(o->filter_arg, 0, L.max_pfn, bm2)))
+		goto out;
+	L.count = popcount_map(bm2, map_bytes);
 	L.data_off = L.desc_off + L.count * 24;
 
 	uint32_t status = (o->codec ? o->codec->flag : 0) | o->extra_status;

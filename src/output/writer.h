@@ -27,6 +27,10 @@ struct out_opts {
 	 * /proc/vmcore has it (drgn bootstraps its page-table walk from it). */
 	bool has_kimage;
 	uint64_t kimage_va, kimage_pa, kimage_size;
+	/* Kernel-aware filtering: clear from MAP (bit i = pfn START + i) the
+	 * pfns the dump level drops.  NULL: nothing beyond zero pages. */
+	err_t *(*filter)(void *arg, uint64_t start, uint64_t n, uint8_t *map);
+	void *filter_arg;
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
 };
