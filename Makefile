@@ -38,7 +38,7 @@ ENGINE_SRC := src/err.c src/notes.c src/dump.c src/rearrange.c \
 	src/output/sink.c src/output/kdump_writer.c src/output/elf_writer.c \
 	src/codec/codec.c src/kernel/vmcoreinfo.c src/kernel/kernel.c src/kernel/symbols.c \
 	src/qemu/qemu.c src/qemu/physbase.c arch/x86_64_physbase.c \
-	src/filter/pageclass.c src/filter/filter.c \
+	src/filter/pageclass.c src/filter/filter.c src/kernel/dmesg.c \
 	arch/x86_64.c arch/other.c
 SRC := makedumpfile.c $(ENGINE_SRC)
 

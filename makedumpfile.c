@@ -2,6 +2,7 @@
  * picked from a table and run; this file is the only place that prints
  * messages or decides the exit status. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include "src/notes.h"
 #include "src/kernel/symbols.h"
 #include "src/filter/filter.h"
+#include "src/kernel/dmesg.h"
 #include "src/output/sink.h"
 #include "src/qemu/physbase.h"
 #include "src/qemu/qemu.h"
@@ -41,7 +43,7 @@
 struct config {
 	const struct codec *codec;
 	bool elf_out, flatten, rearrange, force, debug, show_stats, dry_run, check_params;
-	bool split, reassemble, dump_dmesg, mem_usage, generate_vmcoreinfo;
+	bool split, reassemble, dump_dmesg, partial_dmesg, mem_usage, generate_vmcoreinfo;
 	int levels[MAX_LEVELS], nlevels;
 	int message_level;
 	uint64_t size_limit;
@@ -315,7 +317,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case OPT_SPLIT: c->split = true; break;
 		case OPT_REASSEMBLE: c->reassemble = true; break;
 		case OPT_DUMP_DMESG: c->dump_dmesg = true; break;
-		case OPT_PARTIAL_DMESG: break;
+		case OPT_PARTIAL_DMESG: c->partial_dmesg = true; break;
 		case OPT_MEM_USAGE: c->mem_usage = true; break;
 		case OPT_CYCLIC_BUFFER: case OPT_SPLITBLOCK:
 			if (!parse_size(optarg, &size)) {
@@ -898,7 +900,60 @@ static int not_yet(const char *what)
 
 static int run_split(struct config *c) { (void)c; return not_yet("--split"); }
 static int run_reassemble(struct config *c) { (void)c; return not_yet("--reassemble"); }
-static int run_dmesg(struct config *c) { (void)c; return not_yet("--dump-dmesg"); }
+static int run_dmesg(struct config *c)
+{
+	if (c->nargs != 2) {
+		usage_hint();
+		return 1;
+	}
+	if (c->check_params)
+		return 0;
+	struct dump *d = NULL;
+	err_t *e = dump_open(c->args[0], &d);
+	if (e) {
+		print_err(e);
+		err_free(e);
+		return 1;
+	}
+	struct prep p;
+	int st = prepare(c, d, &p);
+	if (st >= 0) {
+		prep_deinit(&p);
+		dump_close(d);
+		return st;
+	}
+	if (!p.k.pgd_known && (e = kernel_setup_paging(&p.k)))
+		e = err_wrap(e, "'%s': cannot read the kernel's memory", d->name);
+	FILE *f = NULL;
+	if (!e) {
+		int fd = open(c->args[1], O_WRONLY | O_CREAT | O_CLOEXEC | (c->force ? O_TRUNC : O_EXCL),
+			      0600);
+		if (fd < 0)
+			e = errno == EEXIST ? err_new(ERR_USAGE, "'%s' already exists (use -f to "
+						      "overwrite it)", c->args[1])
+					    : err_errno(errno, "cannot create '%s'", c->args[1]);
+		else if (!(f = fdopen(fd, "w"))) {
+			e = err_errno(errno, "cannot write '%s'", c->args[1]);
+			close(fd);
+		}
+	}
+	struct dmesg_stats ds;
+	if (!e)
+		e = err_wrap(dmesg_write(&p.k, c->partial_dmesg, f, &ds), "'%s': kernel log", d->name);
+	if (f && fclose(f) != 0 && !e)
+		e = err_errno(errno, "cannot write '%s'", c->args[1]);
+	if (e) {
+		print_err(e);
+		if (f)
+			unlink(c->args[1]);
+		err_free(e);
+	} else {
+		msg(ML_COMMON, "\nThe dmesg log is saved to %s (%lu records).\n", c->args[1], ds.records);
+	}
+	prep_deinit(&p);
+	dump_close(d);
+	return e ? 1 : 0;
+}
 static int run_mem_usage(struct config *c) { (void)c; return not_yet("--mem-usage"); }
 static int run_generate(struct config *c) { (void)c; return not_yet("-g"); }
 
