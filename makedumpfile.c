@@ -22,6 +22,7 @@
 #include "src/kernel/vmcoreinfo.h"
 #include "src/notes.h"
 #include "src/kernel/symbols.h"
+#include "src/bytes.h"
 #include "src/filter/filter.h"
 #include "src/kernel/dmesg.h"
 #include "src/output/sink.h"
@@ -637,6 +638,25 @@ static void print_probe(const struct prep *p, const struct dump *d)
 	fflush(stdout);
 }
 
+static void report_disagreements(const struct prep *p)
+{
+	char a[32], b[32];
+	const struct pb_cand *w = &p->pb.c[p->pr.winner];
+	for (int i = 0; i < p->pb.n; i++) {
+		const struct pb_cand *c = &p->pb.c[i];
+		bool usable = c->verdict == PB_VALID || c->verdict == PB_UNCHECKED ||
+			      c->verdict == PB_DISTRUSTED;
+		if (i == p->pr.winner || !usable || !c->has_pb || c->phys_base == p->pr.phys_base)
+			continue;
+		msg(ML_COMMON, "makedumpfile: %s says phys_base %s%s; using %s from %s\n", c->method,
+		    pb_fmt_signed(c->phys_base, a, sizeof(a)),
+		    c->verdict == PB_DISTRUSTED ? " (written by QEMU, not trusted)" : "",
+		    pb_fmt_signed(p->pr.phys_base, b, sizeof(b)), w->method);
+	}
+	if (w->verdict == PB_INVALID)
+		msg(ML_COMMON, "makedumpfile: the given phys_base does not validate (%s)\n", w->check);
+}
+
 /* Symbols, origin, phys_base/KASLR, VMCOREINFO, utsname and the output
  * notes.  Returns -1 to go on, else the exit status. */
 static int prepare(const struct config *c, struct dump *d, struct prep *p)
@@ -725,10 +745,7 @@ static int prepare(const struct config *c, struct dump *d, struct prep *p)
 			k->kaslr_offset = p->pr.kaslr;
 		p->hf.phys_base = p->pr.phys_base;
 		if (p->pr.disagreements && !c->physbase_probe)
-			msg(ML_COMMON, "makedumpfile: %d phys_base method%s disagree%s with the chosen %s; "
-			    "see --physbase-probe\n", p->pr.disagreements,
-			    p->pr.disagreements == 1 ? "" : "s", p->pr.disagreements == 1 ? "s" : "",
-			    p->pb.c[p->pr.winner].method);
+			report_disagreements(p);
 	}
 	cap_to_kernel_memory(d, &p->k);
 	fill_utsname(&p->k, &p->hf);
@@ -954,7 +971,85 @@ static int run_dmesg(struct config *c)
 	dump_close(d);
 	return e ? 1 : 0;
 }
-static int run_mem_usage(struct config *c) { (void)c; return not_yet("--mem-usage"); }
+/* --mem-usage: what each dump level would drop, before choosing one. */
+static int run_mem_usage(struct config *c)
+{
+	if (c->nargs != 1) {
+		usage_hint();
+		return 1;
+	}
+	if (c->check_params)
+		return 0;
+	struct dump *d = NULL;
+	err_t *e = dump_open(c->args[0], &d);
+	if (e) {
+		print_err(e);
+		err_free(e);
+		return 1;
+	}
+	struct prep p;
+	int st = prepare(c, d, &p);
+	if (st >= 0) {
+		prep_deinit(&p);
+		dump_close(d);
+		return st;
+	}
+	struct filter f;
+	uint64_t bytes = div_up(d->max_pfn, 8) + 8, zero = 0, kept = 0, total = 0;
+	uint8_t *map = calloc(1, bytes), *page = malloc(d->page_size);
+	e = !map || !page ? err_new(ERR_NOMEM, "out of memory") : NULL;
+	if (!e)
+		e = filter_init(&f, &p.k, DL_CACHE | DL_CACHE_PRI | DL_USER | DL_FREE, d->max_pfn);
+	if (!e)
+		e = dump_saved_map(d, 0, d->max_pfn, map);
+	for (uint64_t i = 0; !e && i < bytes; i++)
+		total += (uint64_t)__builtin_popcount(map[i]);
+	if (!e)
+		e = filter_apply(&f, 0, d->max_pfn, map);
+	for (uint64_t pfn = 0; !e && pfn < d->max_pfn; pfn++) {
+		if (!(map[pfn >> 3] >> (pfn & 7) & 1))
+			continue;
+		enum page_state ps;
+		e = dump_read_page(d, pfn, page, &ps);
+		if (!e && is_zero_page(page, d->page_size))
+			zero++;
+		else
+			kept++;
+	}
+	if (e) {
+		print_err(e);
+		err_free(e);
+	} else {
+		printf("TYPE            PAGES        EXCLUDABLE  DESCRIPTION\n");
+		printf("-----------------------------------------------------------------------\n");
+		printf("ZERO            %-12" PRIu64 " yes         Pages that hold only zeros\n", zero);
+		printf("NON_PRI_CACHE   %-12" PRIu64 " yes         Page cache without PG_private\n",
+		       f.count[PC_CACHE]);
+		printf("PRI_CACHE       %-12" PRIu64 " yes         Page cache with PG_private\n",
+		       f.count[PC_CACHE_PRIVATE]);
+		printf("USER            %-12" PRIu64 " yes         Anonymous and hugetlbfs pages\n",
+		       f.count[PC_USER]);
+		printf("FREE            %-12" PRIu64 " yes         Pages in the buddy allocator\n",
+		       f.count[PC_FREE] + f.count[PC_UNACCEPTED]);
+		printf("KERN_DATA       %-12" PRIu64 " no          Everything else the kernel holds\n",
+		       kept);
+		if (f.count[PC_HWPOISON] + f.count[PC_OFFLINE])
+			printf("POISON/OFFLINE  %-12" PRIu64 " always      Never written\n",
+			       f.count[PC_HWPOISON] + f.count[PC_OFFLINE]);
+		printf("\npage size:              %u\n", d->page_size);
+		printf("Total pages on system:  %" PRIu64 "\n", total);
+		printf("Total size on system:   %" PRIu64 " Byte\n", total * d->page_size);
+		if (f.unreadable)
+			printf("(%" PRIu64 " pages could not be classified: their struct page is not "
+			       "in the dump)\n", f.unreadable);
+	}
+	filter_deinit(&f);
+	free(map);
+	free(page);
+	prep_deinit(&p);
+	dump_close(d);
+	return e ? 1 : 0;
+}
 static int run_generate(struct config *c) { (void)c; return not_yet("-g"); }
 
 static int run_convert(struct config *c)
