@@ -9,7 +9,9 @@ int unit_failures, unit_checks;
 	X(test_x86_walk_5level_sme) X(test_sections_extreme) X(test_vmcoreinfo_values) \
 	X(test_notes) X(test_bitmap_and_limit) X(test_pb_negative_2m) X(test_pb_5level_4k) \
 	X(test_pb_pti_user_cr3) X(test_pb_1g_leaf) X(test_pb_no_kernel) \
-	X(test_pb_two_vmcoreinfo_copies) X(test_pb_override_and_disagreement)
+	X(test_pb_two_vmcoreinfo_copies) X(test_pb_override_and_disagreement) \
+	X(test_pageclass_61) X(test_pageclass_66_69) X(test_pageclass_612_pgty) \
+	X(test_pageclass_49_u16)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)
