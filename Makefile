@@ -17,7 +17,7 @@ override CPPFLAGS += -D_GNU_SOURCE -MMD -MP
 HAVE_LZO := $(shell test -f /usr/include/lzo/lzo1x.h && echo 1)
 HAVE_SNAPPY := $(shell test -f /usr/include/snappy-c.h && echo 1)
 HAVE_ZSTD := $(shell $(PKG_CONFIG) --exists libzstd && echo 1)
-LIBS := $(shell $(PKG_CONFIG) --libs zlib libelf)
+LIBS := $(shell $(PKG_CONFIG) --libs zlib libelf libdw)
 ifeq ($(HAVE_LZO),1)
   override CPPFLAGS += -DHAVE_LZO
   LIBS += -llzo2
@@ -38,7 +38,7 @@ ENGINE_SRC := src/err.c src/notes.c src/dump.c src/rearrange.c \
 	src/output/sink.c src/output/kdump_writer.c src/output/elf_writer.c \
 	src/codec/codec.c src/kernel/vmcoreinfo.c src/kernel/kernel.c src/kernel/symbols.c \
 	src/qemu/qemu.c src/qemu/physbase.c arch/x86_64_physbase.c \
-	src/filter/pageclass.c src/filter/filter.c src/kernel/dmesg.c \
+	src/filter/pageclass.c src/filter/filter.c src/kernel/dmesg.c src/kernel/dwarfinfo.c \
 	arch/x86_64.c arch/other.c
 SRC := makedumpfile.c $(ENGINE_SRC)
 

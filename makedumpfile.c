@@ -25,6 +25,7 @@
 #include "src/bytes.h"
 #include "src/filter/filter.h"
 #include "src/kernel/dmesg.h"
+#include "src/kernel/dwarfinfo.h"
 #include "src/output/sink.h"
 #include "src/qemu/physbase.h"
 #include "src/qemu/qemu.h"
@@ -119,7 +120,8 @@ static void print_help(void)
 "  [-f]              Overwrite an existing DUMPFILE.\n"
 "  [-x VMLINUX]      The dumped kernel's vmlinux (or System.map): its symbols\n"
 "                    help find and check phys_base/KASLR in QEMU dumps.\n"
-"  [-i VMCOREINFO]   VMCOREINFO text file (accepted; used by later features).\n"
+"  [-i VMCOREINFO]   VMCOREINFO text file filling what the dump's lacks\n"
+"                    (exit status 2 when its OSRELEASE differs).\n"
 "  [-b ORDER]        Accepted for compatibility (write cache size).\n"
 "  [-D]              Print debugging messages.\n"
 "  [-v]              Print the version and the compression codecs built in.\n"
@@ -141,7 +143,9 @@ static void print_help(void)
 "  [--dump-dmesg] [--partial-dmesg]\n"
 "                    Write the kernel log of VMCORE to LOGFILE.\n"
 "  [--mem-usage]     Print the pages of VMCORE per kind, and exit.\n"
-"  [-g VMCOREINFO] [--split] [--reassemble]\n"
+"  [-g VMCOREINFO -x VMLINUX]\n"
+"                    Write VMCOREINFO text for VMLINUX.\n"
+"  [--split] [--reassemble]\n"
 "                    Recognised; reported as not supported yet.\n"
 "  [--non-cyclic]    Accepted for compatibility.\n"
 "  [--config FILE] [--eppic FILE] [--vtop VADDR] [--xen-syms FILE]\n"
@@ -641,6 +645,105 @@ static void print_probe(const struct prep *p, const struct dump *d)
 	fflush(stdout);
 }
 
+static err_t *read_text_file(const char *path, char **out)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return err_errno(errno, "cannot open '%s'", path);
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			char *nb = cap <= (16u << 20) ? realloc(buf, cap) : NULL;
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return err_new(ERR_FORMAT, "'%s' is too large for a VMCOREINFO file", path);
+			}
+			buf = nb;
+		}
+		size_t n = fread(buf + len, 1, 4096, f);
+		len += n;
+		if (n < 4096)
+			break;
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		return err_new(ERR_IO, "cannot read '%s'", path);
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return NULL;
+}
+
+/* Entries the filter and the kernel log use: when the dump's VMCOREINFO
+ * has them all, the vmlinux's debug information is not read. */
+static bool vmcoreinfo_complete(const struct kernel *k)
+{
+	static const char *const keys[] = {
+		"SIZE(page)", "OFFSET(page.flags)", "OFFSET(page.mapping)", "NUMBER(PG_lru)",
+		"SYMBOL(mem_section)", "OFFSET(mem_section.section_mem_map)", "SYMBOL(init_uts_ns)",
+	};
+	char buf[80];
+	if (!k->have_vmci)
+		return false;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!vmcoreinfo_get(&k->vmci, keys[i], buf, sizeof(buf)))
+			return false;
+	return true;
+}
+
+/* -i FILE, or the debug information of -x, fill what the dump's own
+ * VMCOREINFO lacks.  Returns -1 to go on, else the exit status. */
+static int add_kernel_info(const struct config *c, struct dump *d, struct prep *p)
+{
+	char *text = NULL;
+	const char *from = NULL;
+	err_t *e = NULL;
+	uint64_t kaslr = p->derived && p->pr.has_kaslr ? p->pr.kaslr : p->k.kaslr_offset;
+	if (c->vmcoreinfo_in) {
+		from = c->vmcoreinfo_in;
+		if ((e = read_text_file(c->vmcoreinfo_in, &text)))
+			goto fail;
+		struct vmcoreinfo v;
+		char theirs[66] = "", ours[66] = "";
+		if ((e = vmcoreinfo_init(&v, text, strlen(text))))
+			goto fail;
+		vmcoreinfo_get(&v, "OSRELEASE", theirs, sizeof(theirs));
+		vmcoreinfo_deinit(&v);
+		if (p->k.have_vmci)
+			vmcoreinfo_get(&p->k.vmci, "OSRELEASE", ours, sizeof(ours));
+		else if (d->format == FMT_KDUMP)
+			snprintf(ours, sizeof(ours), "%s", d->kdump.release);
+		if (theirs[0] && ours[0] && strcmp(theirs, ours) != 0) {
+			fprintf(stderr, "makedumpfile: '%s' describes kernel %s, but '%s' holds %s\n",
+				c->vmcoreinfo_in, theirs, d->name, ours);
+			free(text);
+			return 2;
+		}
+	} else if (c->vmlinux && p->have_syms && p->syms.from_vmlinux && !vmcoreinfo_complete(&p->k)) {
+		from = c->vmlinux;
+		if ((e = dwarf_vmcoreinfo(c->vmlinux, &p->syms, d->page_size, &text)))
+			goto fail;
+	}
+	if (text) {
+		int added = 0;
+		if ((e = kernel_merge_vmcoreinfo(&p->k, text, kaslr, &added)))
+			goto fail;
+		msg(ML_DEBUG, "kernel info  : %d entries from '%s'\n", added, from);
+	}
+	free(text);
+	return -1;
+fail:
+	free(text);
+	print_err(e);
+	err_free(e);
+	return 1;
+}
+
 static void report_disagreements(const struct prep *p)
 {
 	char a[32], b[32];
@@ -666,6 +769,7 @@ static int prepare(const struct config *c, struct dump *d, struct prep *p)
 {
 	memset(p, 0, sizeof(*p));
 	err_t *e = NULL;
+	int st;
 	if (c->vmlinux) {
 		if ((e = symtab_load(c->vmlinux, &p->syms)))
 			goto fail;
@@ -750,6 +854,8 @@ static int prepare(const struct config *c, struct dump *d, struct prep *p)
 		if (p->pr.disagreements && !c->physbase_probe)
 			report_disagreements(p);
 	}
+	if ((st = add_kernel_info(c, d, p)) >= 0)
+		return st;
 	cap_to_kernel_memory(d, &p->k);
 	fill_utsname(&p->k, &p->hf);
 	/* ELF output of a dump without a kernel-image segment (QEMU's) gets
@@ -1053,7 +1159,49 @@ static int run_mem_usage(struct config *c)
 	dump_close(d);
 	return e ? 1 : 0;
 }
-static int run_generate(struct config *c) { (void)c; return not_yet("-g"); }
+/* -g FILE -x VMLINUX: VMCOREINFO text from the vmlinux, link-time values. */
+static int run_generate(struct config *c)
+{
+	if (c->nargs != 0 || !c->vmlinux) {
+		fprintf(stderr, "makedumpfile: -g needs -x VMLINUX and no other file arguments\n");
+		return 1;
+	}
+	if (c->check_params)
+		return 0;
+	struct symtab st;
+	char *text = NULL;
+	err_t *e = symtab_load(c->vmlinux, &st);
+	if (!e) {
+		e = dwarf_vmcoreinfo(c->vmlinux, &st, 4096, &text);
+		symtab_deinit(&st);
+	}
+	int fd = -1;
+	if (!e) {
+		fd = open(c->vmcoreinfo_out, O_WRONLY | O_CREAT | O_CLOEXEC | (c->force ? O_TRUNC : O_EXCL),
+			  0644);
+		if (fd < 0)
+			e = errno == EEXIST ? err_new(ERR_USAGE, "'%s' already exists (use -f to overwrite "
+						      "it)", c->vmcoreinfo_out)
+					    : err_errno(errno, "cannot create '%s'", c->vmcoreinfo_out);
+	}
+	if (!e) {
+		size_t len = strlen(text);
+		if (write(fd, text, len) != (ssize_t)len)
+			e = err_errno(errno, "cannot write '%s'", c->vmcoreinfo_out);
+		if (close(fd) != 0 && !e)
+			e = err_errno(errno, "cannot write '%s'", c->vmcoreinfo_out);
+		if (e)
+			unlink(c->vmcoreinfo_out);
+	}
+	free(text);
+	if (e) {
+		print_err(e);
+		err_free(e);
+		return 1;
+	}
+	msg(ML_COMMON, "\nThe vmcoreinfo is saved to %s.\n", c->vmcoreinfo_out);
+	return 0;
+}
 
 static int run_convert(struct config *c)
 {

@@ -1,6 +1,7 @@
 #include "kernel.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,65 @@ err_t *kernel_set_vmcoreinfo(struct kernel *k, const char *text, size_t len)
 	if (vmcoreinfo_hex(&k->vmci, "KERNELOFFSET", &off))
 		k->kaslr_offset = off;
 	return NULL;
+}
+
+err_t *kernel_merge_vmcoreinfo(struct kernel *k, const char *text, uint64_t kaslr, int *added)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		return err_new(ERR_NOMEM, "out of memory");
+	if (k->have_vmci)
+		fputs(k->vmci.text, f);
+	if (len && out[len - 1] != '\n')
+		fputc('\n', f);
+	*added = 0;
+	struct vmcoreinfo sup;
+	err_t *e = vmcoreinfo_init(&sup, text, strlen(text));
+	int64_t sec_len = 0, sbits = 27, pbits = 46;
+	bool extreme = vmcoreinfo_num(&sup, "LENGTH(mem_section)", &sec_len) &&
+		vmcoreinfo_num(&sup, "NUMBER(SECTION_SIZE_BITS)", &sbits) &&
+		vmcoreinfo_num(&sup, "NUMBER(MAX_PHYSMEM_BITS)", &pbits) && pbits > sbits &&
+		pbits - sbits < 40 && sec_len != (int64_t)(1ull << (pbits - sbits));
+	for (const char *p = text; !e && p && *p; ) {
+		const char *eol = strchr(p, '\n');
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+		const char *eq = memchr(p, '=', l);
+		char key[128], have[8];
+		if (eq && (size_t)(eq - p) < sizeof(key)) {
+			memcpy(key, p, (size_t)(eq - p));
+			key[eq - p] = '\0';
+			bool missing = !k->have_vmci || !vmcoreinfo_get(&k->vmci, key, have, sizeof(have));
+			/* vmcoreinfo_get fails on long values too: ask again */
+			if (missing && k->have_vmci) {
+				char big[256];
+				missing = !vmcoreinfo_get(&k->vmci, key, big, sizeof(big));
+			}
+			if (missing && strcmp(key, "KERNELOFFSET") != 0) {
+				uint64_t a;
+				if (strncmp(key, "SYMBOL(", 7) == 0 && vmcoreinfo_hex(&sup, key, &a)) {
+					a += kaslr;
+					if (strcmp(key, "SYMBOL(mem_section)") == 0 && extreme) {
+						uint64_t roots;
+						if (!kernel_read_u64(k, a, &roots))
+							a = roots;
+					}
+					fprintf(f, "%s=%" PRIx64 "\n", key, a);
+				} else {
+					fprintf(f, "%.*s\n", (int)l, p);
+				}
+				(*added)++;
+			}
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	vmcoreinfo_deinit(&sup);
+	fclose(f);
+	if (!e)
+		e = kernel_set_vmcoreinfo(k, out, len);
+	free(out);
+	return e;
 }
 
 err_t *kernel_read_phys(struct kernel *k, uint64_t pa, void *buf, size_t len)

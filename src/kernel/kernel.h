@@ -41,6 +41,13 @@ void kernel_deinit(struct kernel *k);
 /* Use the VMCOREINFO text TEXT (replacing any). */
 err_t *kernel_set_vmcoreinfo(struct kernel *k, const char *text, size_t len);
 
+/* Add the KEY=VALUE lines of TEXT (link-time values from -x or -i) that the
+ * kernel's VMCOREINFO lacks, moving SYMBOL() addresses by KASLR; a
+ * mem_section that the vmlinux knows as a pointer (SPARSEMEM_EXTREME) is
+ * read to give the array address, as VMCOREINFO has it.  *ADDED counts the
+ * lines taken. */
+err_t *kernel_merge_vmcoreinfo(struct kernel *k, const char *text, uint64_t kaslr, int *added);
+
 err_t *kernel_read_phys(struct kernel *k, uint64_t pa, void *buf, size_t len);
 err_t *kernel_vtop(struct kernel *k, uint64_t va, uint64_t *pa);
 err_t *kernel_read_virt(struct kernel *k, uint64_t va, void *buf, size_t len);

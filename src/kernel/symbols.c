@@ -28,12 +28,24 @@ static const char *const sym_spellings[SYM_COUNT][3] = {
 	[SYM_MEM_SECTION] = { "mem_section" },
 	[SYM_PRB] = { "prb" },
 	[SYM_END] = { "_end" },
+	[SYM_PRINTK_RB_STATIC] = { "printk_rb_static" },
+	[SYM_CLEAR_SEQ] = { "clear_seq" },
+	[SYM_LOG_BUF] = { "log_buf" },
+	[SYM_LOG_BUF_LEN] = { "log_buf_len" },
+	[SYM_LOG_FIRST_IDX] = { "log_first_idx" },
+	[SYM_LOG_NEXT_IDX] = { "log_next_idx" },
+	[SYM_CLEAR_IDX] = { "clear_idx" },
+	[SYM_MEM_MAP] = { "mem_map" },
+	[SYM_CONTIG_PAGE_DATA] = { "contig_page_data" },
+	[SYM_NODE_DATA] = { "node_data" },
 };
 
 const char *const sym_names[SYM_COUNT] = {
 	"_text", "_stext", "linux_banner", "phys_base", "init_uts_ns", "divide error handler",
 	"idt_table", "swapper_pg_dir", "init_top_pgt", "vmcoreinfo_data", "node_online_map",
-	"vmap_area_list", "mem_section", "prb", "_end",
+	"vmap_area_list", "mem_section", "prb", "_end", "printk_rb_static", "clear_seq", "log_buf",
+	"log_buf_len", "log_first_idx", "log_next_idx", "clear_idx", "mem_map", "contig_page_data",
+	"node_data",
 };
 
 static void consider(struct symtab *st, const char *name, uint64_t addr)
