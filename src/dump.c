@@ -101,7 +101,11 @@ void dump_ram_map(const struct dump *d, uint64_t start, uint64_t n, uint8_t *map
 {
 	uint64_t ps = d->page_size, lim = start + n;
 	for (size_t i = 0; i < d->nram; i++) {
-		uint64_t a = d->ram[i].start / ps, b = div_up(d->ram[i].end, ps);
+		/* A page the range covers only in part counts at its start and
+		 * not at its end, as makedumpfile has always counted pfns. */
+		uint64_t a = d->ram[i].start / ps, b = d->ram[i].end / ps;
+		if (b == a && d->ram[i].end > d->ram[i].start)
+			b = a + 1;
 		if (a < start)
 			a = start;
 		if (b > lim)

@@ -326,8 +326,11 @@ static err_t *elf_saved_map(struct dump *d, uint64_t start, uint64_t n, uint8_t 
 	struct elf_priv *ep = d->priv;
 	uint64_t ps = d->page_size, lim = start + n;
 	for (size_t i = 0; i < ep->nmap; i++) {
-		/* A page with any saved byte counts as saved. */
-		uint64_t a = ep->map[i].start / ps, b = div_up(ep->map[i].data_end, ps);
+		/* Pages count from the one holding the first saved byte up to the
+		 * last whole one, as makedumpfile has always counted them. */
+		uint64_t a = ep->map[i].start / ps, b = ep->map[i].data_end / ps;
+		if (b == a && ep->map[i].data_end > ep->map[i].start)
+			b = a + 1;
 		if (ep->map[i].data_end == ep->map[i].start)
 			continue;
 		if (a < start)
