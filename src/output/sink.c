@@ -97,11 +97,9 @@ static err_t *buffered_pwrite(struct sink *s, uint64_t off, const void *buf, siz
 
 static err_t *file_finish(struct sink *s)
 {
-	struct buffered *b = (struct buffered *)s;
-	TRY(buffered_flush(s));
-	if (fsync(b->fd) < 0 && errno != EINVAL && errno != EROFS)
-		return err_errno(errno, "cannot sync '%s'", s->name);
-	return NULL;
+	/* No fsync: like makedumpfile, leave syncing to the caller (the kdump
+	 * service syncs before it reboots); write errors still surface. */
+	return buffered_flush(s);
 }
 
 static err_t *flat_finish(struct sink *s)
