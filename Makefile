@@ -97,7 +97,7 @@ install: makedumpfile
 DEPS := build-essential pkg-config clang libclang-rt-14-dev zlib1g-dev liblzo2-dev \
 	libsnappy-dev libzstd-dev libbz2-dev libelf-dev libdw-dev libkdumpfile-dev \
 	makedumpfile crash python3-drgn qemu-system-x86 ovmf busybox-static cpio \
-	kexec-tools xz-utils
+	kexec-tools xz-utils time
 deps:
 	@if dpkg -s $(DEPS) >/dev/null 2>&1; then echo "deps: all installed"; else \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEPS); fi
