@@ -946,6 +946,13 @@ static int run_create(struct config *c)
 		o.dump_level = c->levels[li] | prev_level;
 		memset(flt.count, 0, sizeof(flt.count));
 		flt.dump_level = o.dump_level;
+		if (need_filter) {
+			const char *blind[4];
+			int nb = filter_blind_spots(&flt, o.dump_level, blind, 4);
+			for (int b = 0; b < nb; b++)
+				msg(ML_COMMON, "makedumpfile: this kernel gives no way to tell %s; such "
+				    "pages are kept\n", blind[b]);
+		}
 		o.filter = o.dump_level & ~1 ? filter_cb : NULL;
 		o.filter_arg = &flt;
 		if ((e = open_sink(c, out, &s)))

@@ -193,3 +193,24 @@ err_t *filter_apply(struct filter *f, uint64_t start, uint64_t n, uint8_t *map)
 	}
 	return NULL;
 }
+
+int filter_blind_spots(const struct filter *f, int dump_level, const char **out, int max)
+{
+	const struct page_layout *L = &f->L;
+	int n = 0;
+	if ((dump_level & DL_FREE) && L->buddy_mapcount == NOT_KNOWN && L->pg_buddy == NOT_KNOWN &&
+	    n < max)
+		out[n++] = "free pages (no buddy marker)";
+	bool hugetlb_known = L->era == ORDER_FLAGS1
+		? L->pg_hugetlb != NOT_KNOWN || L->hugetlb_mapcount != NOT_KNOWN
+		: L->hugetlb_dtor != NOT_KNOWN;
+	if ((dump_level & DL_USER) && !hugetlb_known && n < max)
+		out[n++] = "hugetlbfs pages";
+	if ((dump_level & (DL_USER | DL_FREE | DL_CACHE | DL_CACHE_PRI)) &&
+	    (L->era == ORDER_NONE || !L->pg_head_mask) && n < max)
+		out[n++] = "the tail pages of compound pages (no compound order)";
+	/* PG_hwpoison is exported only when the kernel can poison pages, and
+	 * offline pages exist since the mapcount value is exported: their
+	 * absence is no blind spot. */
+	return n;
+}

@@ -30,6 +30,10 @@ void filter_deinit(struct filter *f);
  * dump level drops (START a multiple of 8). */
 err_t *filter_apply(struct filter *f, uint64_t start, uint64_t n, uint8_t *map);
 
+/* What DUMP_LEVEL asks for that this kernel gives no way to tell (such
+ * pages are kept): up to MAX descriptions in OUT; returns the count. */
+int filter_blind_spots(const struct filter *f, int dump_level, const char **out, int max);
+
 /* Fill the layout from VMCOREINFO text values (for tests too). */
 err_t *page_layout_from_vmcoreinfo(const struct vmcoreinfo *v, bool big_endian, int wordsize,
 				   struct page_layout *L);
