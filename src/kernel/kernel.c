@@ -201,16 +201,59 @@ err_t *kernel_read_utsname(struct kernel *k, char uts[6][66])
  * page arrays are at least 64-byte aligned, so six bits can always go. */
 #define SECTION_MAP_MASK (~(uint64_t)0x3f)
 
+/* FLATMEM: one mem_map for every pfn (from pfn 0). */
+static err_t *flatmem_maps(struct kernel *k, uint64_t limit_pfn, uint64_t **maps, uint64_t *nsec,
+			   uint64_t *pps)
+{
+	uint64_t sym, map;
+	if (!vmcoreinfo_hex(&k->vmci, "SYMBOL(mem_map)", &sym))
+		return err_new(ERR_NODATA, "VMCOREINFO describes neither SPARSEMEM sections nor a "
+			       "FLATMEM mem_map");
+	TRY(err_wrap(kernel_read_u64(k, sym, &map), "mem_map"));
+	if (!(*maps = malloc(sizeof(**maps))))
+		return err_new(ERR_NOMEM, "out of memory");
+	**maps = map;
+	*nsec = 1;
+	*pps = limit_pfn ? limit_pfn : 1;
+	return NULL;
+}
+
+static err_t *sparse_maps(struct kernel *k, uint64_t ms, uint64_t limit_pfn, uint64_t **maps,
+			  uint64_t *nsec, uint64_t *pps);
+
 err_t *kernel_section_maps(struct kernel *k, uint64_t limit_pfn, uint64_t **maps, uint64_t *nsec,
 			   uint64_t *pps)
 {
-	const struct vmcoreinfo *v = &k->vmci;
 	uint64_t ms;
-	int64_t length, size, off_map, sbits, pbits;
 	if (!k->have_vmci)
 		return err_new(ERR_NODATA, "no VMCOREINFO");
-	if (!vmcoreinfo_hex(v, "SYMBOL(mem_section)", &ms) ||
-	    !vmcoreinfo_num(v, "SIZE(mem_section)", &size) ||
+	if (!vmcoreinfo_hex(&k->vmci, "SYMBOL(mem_section)", &ms))
+		return flatmem_maps(k, limit_pfn, maps, nsec, pps);
+	TRY(sparse_maps(k, ms, limit_pfn, maps, nsec, pps));
+	for (uint64_t i = 0; i < *nsec; i++)
+		if ((*maps)[i])
+			return NULL;
+	/* Nothing present: SYMBOL(mem_section) may name the pointer variable
+	 * (as a symbol table does, 4.15+) rather than the array VMCOREINFO
+	 * exports; follow it once. */
+	uint64_t roots;
+	free(*maps);
+	*maps = NULL;
+	if (!kernel_read_u64(k, ms, &roots) && roots && roots != ms) {
+		err_t *e = sparse_maps(k, roots, limit_pfn, maps, nsec, pps);
+		if (!e)
+			return NULL;
+		err_free(e);
+	}
+	return err_new(ERR_NODATA, "no present memory section in mem_section at 0x%" PRIx64, ms);
+}
+
+static err_t *sparse_maps(struct kernel *k, uint64_t ms, uint64_t limit_pfn, uint64_t **maps,
+			  uint64_t *nsec, uint64_t *pps)
+{
+	const struct vmcoreinfo *v = &k->vmci;
+	int64_t length, size, off_map, sbits, pbits;
+	if (!vmcoreinfo_num(v, "SIZE(mem_section)", &size) ||
 	    !vmcoreinfo_num(v, "OFFSET(mem_section.section_mem_map)", &off_map) ||
 	    !vmcoreinfo_num(v, "NUMBER(SECTION_SIZE_BITS)", &sbits))
 		return err_new(ERR_NODATA, "VMCOREINFO does not describe SPARSEMEM sections");
