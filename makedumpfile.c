@@ -496,7 +496,7 @@ static void gather_facts(const struct dump *d, struct header_facts *h)
  * struct page, and upstream makedumpfile cannot re-filter a kdump file whose
  * max_mapnr goes past it.  Needs the kernel's memory model; without it the
  * whole range is kept, as upstream does. */
-static void cap_to_kernel_memory(struct dump *d, struct kernel *k)
+static void cap_to_kernel_memory(struct dump *d, struct kernel *k, bool quiet)
 {
 	uint64_t end;
 	err_t *e = kernel_setup_paging(k);
@@ -509,7 +509,7 @@ static void cap_to_kernel_memory(struct dump *d, struct kernel *k)
 	}
 	uint64_t dropped = dump_limit_pfn(d, end);
 	if (dropped)
-		msg(ML_COMMON, "%" PRIu64 " pages at or above 0x%" PRIx64 ", past the kernel's last memory "
+		msg(quiet ? ML_DEBUG : ML_COMMON, "%" PRIu64 " pages at or above 0x%" PRIx64 ", past the kernel's last memory "
 		    "section, are device memory and are left out\n", dropped, end * d->page_size);
 }
 
@@ -856,7 +856,7 @@ static int prepare(const struct config *c, struct dump *d, struct prep *p)
 	}
 	if ((st = add_kernel_info(c, d, p)) >= 0)
 		return st;
-	cap_to_kernel_memory(d, &p->k);
+	cap_to_kernel_memory(d, &p->k, c->dump_dmesg || c->mem_usage);
 	fill_utsname(&p->k, &p->hf);
 	/* ELF output of a dump without a kernel-image segment (QEMU's) gets
 	 * one, as /proc/vmcore has. */
@@ -1031,6 +1031,25 @@ static int not_yet(const char *what)
 	return 1;
 }
 
+/* Open the input and prepare the kernel view for the modes that only read
+ * it.  Returns -1 to go on (then *D and *P are to be released), else the
+ * exit status. */
+static int open_prepared(const struct config *c, struct dump **d, struct prep *p)
+{
+	err_t *e = dump_open(c->args[0], d);
+	if (e) {
+		print_err(e);
+		err_free(e);
+		return 1;
+	}
+	int st = prepare(c, *d, p);
+	if (st >= 0) {
+		prep_deinit(p);
+		dump_close(*d);
+	}
+	return st;
+}
+
 static int run_split(struct config *c) { (void)c; return not_yet("--split"); }
 static int run_reassemble(struct config *c) { (void)c; return not_yet("--reassemble"); }
 static int run_dmesg(struct config *c)
@@ -1042,19 +1061,11 @@ static int run_dmesg(struct config *c)
 	if (c->check_params)
 		return 0;
 	struct dump *d = NULL;
-	err_t *e = dump_open(c->args[0], &d);
-	if (e) {
-		print_err(e);
-		err_free(e);
-		return 1;
-	}
 	struct prep p;
-	int st = prepare(c, d, &p);
-	if (st >= 0) {
-		prep_deinit(&p);
-		dump_close(d);
+	int st = open_prepared(c, &d, &p);
+	if (st >= 0)
 		return st;
-	}
+	err_t *e = NULL;
 	if (!p.k.pgd_known && (e = kernel_setup_paging(&p.k)))
 		e = err_wrap(e, "'%s': cannot read the kernel's memory", d->name);
 	FILE *f = NULL;
@@ -1097,19 +1108,11 @@ static int run_mem_usage(struct config *c)
 	if (c->check_params)
 		return 0;
 	struct dump *d = NULL;
-	err_t *e = dump_open(c->args[0], &d);
-	if (e) {
-		print_err(e);
-		err_free(e);
-		return 1;
-	}
 	struct prep p;
-	int st = prepare(c, d, &p);
-	if (st >= 0) {
-		prep_deinit(&p);
-		dump_close(d);
+	int st = open_prepared(c, &d, &p);
+	if (st >= 0)
 		return st;
-	}
+	err_t *e = NULL;
 	struct filter f;
 	uint64_t bytes = div_up(d->max_pfn, 8) + 8, zero = 0, kept = 0, total = 0;
 	uint8_t *map = calloc(1, bytes), *page = malloc(d->page_size);
