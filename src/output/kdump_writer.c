@@ -200,6 +200,11 @@ static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts 
 		o->progress(o->progress_arg, L->count, L->count);
 	*data_end = pos;
 out:
+	/* Out of space: the buffered descriptors all describe data that was
+	 * accepted, and the descriptor table lies before the data: write them,
+	 * so that the incomplete dump keeps every page it holds. */
+	if (e && err_code(e) == ERR_NOSPC && po)
+		err_free(flush_descs(po));
 	codec_ctx_destroy(cc);
 	free(cbuf);
 	free(page);

@@ -117,6 +117,7 @@ struct options {
 	const char *ostype;
 	uint64_t below;          /* compare only pfns below this (0 = all) */
 	bool ref_errors_missing; /* a ref page that cannot be read counts as absent */
+	bool cand_errors_missing; /* the same for CANDIDATE (lost pages of an incomplete dump) */
 	uint64_t page_size;      /* for files that do not say (ELF without VMCOREINFO) */
 };
 
@@ -227,6 +228,7 @@ static void usage(FILE *fp)
 "  --below PFN           compare only page frames below PFN\n"
 "  --ref-errors-missing  a REFERENCE page that cannot be read (lost in an\n"
 "                        incomplete dump) counts as absent, not as an error\n"
+"  --cand-errors-missing the same for CANDIDATE\n"
 "  --page-size N         page size for files that do not record one (ELF\n"
 "                        vmcores of some architectures without VMCOREINFO)\n"
 "  --no-pagemap          try every pfn below max_pfn; by default pfns that\n"
@@ -988,7 +990,9 @@ static int compare(struct dump *ref, struct dump *cand,
 			       read_err);
 		}
 		cs = read_page(cand, pfn, cbuf);
-		if (cs == PAGE_ERROR) {
+		if (cs == PAGE_ERROR && o->cand_errors_missing) {
+			cs = PAGE_ABSENT;
+		} else if (cs == PAGE_ERROR) {
 			c.errors++;
 			report(&c, o, "error     pfn 0x%" PRIx64 ": %s", pfn,
 			       read_err);
@@ -1077,7 +1081,7 @@ int main(int argc, char **argv)
 		OPT_ALLOW_EXTRA, OPT_STRICT_EXTRA, OPT_KEPT, OPT_NO_RANGES,
 		OPT_PAGES_ONLY, OPT_MAX_REPORT, OPT_OSTYPE, OPT_NO_UNFLATTEN,
 		OPT_RAW_ELF, OPT_NO_PAGEMAP, OPT_MMAP, OPT_NO_MMAP,
-		OPT_BELOW, OPT_REF_ERRORS_MISSING, OPT_PAGE_SIZE,
+		OPT_BELOW, OPT_REF_ERRORS_MISSING, OPT_PAGE_SIZE, OPT_CAND_ERRORS_MISSING,
 	};
 	static const struct option longopts[] = {
 		{ "allow-missing", no_argument, NULL, OPT_ALLOW_MISSING },
@@ -1097,6 +1101,7 @@ int main(int argc, char **argv)
 		{ "no-mmap", no_argument, NULL, OPT_NO_MMAP },
 		{ "below", required_argument, NULL, OPT_BELOW },
 		{ "ref-errors-missing", no_argument, NULL, OPT_REF_ERRORS_MISSING },
+		{ "cand-errors-missing", no_argument, NULL, OPT_CAND_ERRORS_MISSING },
 		{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1144,6 +1149,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_REF_ERRORS_MISSING: o.ref_errors_missing = true; break;
+		case OPT_CAND_ERRORS_MISSING: o.cand_errors_missing = true; break;
 		case OPT_NO_UNFLATTEN: o.no_unflatten = true; break;
 		case OPT_RAW_ELF: o.raw_elf = true; break;
 		case OPT_NO_PAGEMAP: o.no_pagemap = true; break;
