@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,49 +32,13 @@ void bsrc_destroy(struct bsrc *b)
 #define WINDOW_SIZE (1u << 20)
 #define WINDOW_MAX_REQ (64u << 10) /* larger reads bypass the window */
 
-/* Mapped windows: the kernel maps the file's pages instead of copying them
- * (half the cost of a sequential pass); one window at a time keeps the
- * resident set bounded whatever the input size. */
-#define MAP_WINDOW (32u << 20)
-
 struct file_src {
 	struct bsrc b;
 	int fd;
 	uint8_t *win;
 	uint64_t win_off;
 	size_t win_len;
-	bool use_map;
-	uint8_t *map;
-	uint64_t map_off;
-	size_t map_len;
 };
-
-static bool map_window(struct file_src *f, uint64_t off, size_t len)
-{
-	if (f->map && off >= f->map_off && off + len <= f->map_off + f->map_len)
-		return true;
-	if (f->map)
-		munmap(f->map, f->map_len);
-	f->map = NULL;
-	uint64_t start = off & ~(uint64_t)(MAP_WINDOW - 1);
-	if (off + len > start + MAP_WINDOW)
-		start = off & ~(uint64_t)4095;
-	size_t want = MAP_WINDOW;
-	if (start + want > f->b.size)
-		want = (size_t)(f->b.size - start);
-	if (off + len > start + want)
-		return false;
-	void *m = mmap(NULL, want, PROT_READ, MAP_PRIVATE | MAP_POPULATE, f->fd, (off_t)start);
-	if (m == MAP_FAILED) {
-		f->use_map = false;    /* e.g. a file system without mmap: read instead */
-		return false;
-	}
-	madvise(m, want, MADV_SEQUENTIAL);
-	f->map = m;
-	f->map_off = start;
-	f->map_len = want;
-	return true;
-}
 
 static err_t *pread_full(int fd, const char *name, uint64_t off, void *buf, size_t len)
 {
@@ -100,10 +63,6 @@ static err_t *pread_full(int fd, const char *name, uint64_t off, void *buf, size
 static err_t *file_read(struct bsrc *b, uint64_t off, void *buf, size_t len)
 {
 	struct file_src *f = (struct file_src *)b;
-	if (f->use_map && len <= MAP_WINDOW / 2 && map_window(f, off, len)) {
-		memcpy(buf, f->map + (off - f->map_off), len);
-		return NULL;
-	}
 	if (len > WINDOW_MAX_REQ)
 		return pread_full(f->fd, b->name, off, buf, len);
 	if (off < f->win_off || off + len > f->win_off + f->win_len) {
@@ -123,8 +82,6 @@ static err_t *file_read(struct bsrc *b, uint64_t off, void *buf, size_t len)
 static void file_destroy(struct bsrc *b)
 {
 	struct file_src *f = (struct file_src *)b;
-	if (f->map)
-		munmap(f->map, f->map_len);
 	close(f->fd);
 	free(f->win);
 	free(b->name);
@@ -132,11 +89,6 @@ static void file_destroy(struct bsrc *b)
 }
 
 err_t *bsrc_file_open(const char *path, struct bsrc **out)
-{
-	return bsrc_file_open2(path, true, out);
-}
-
-err_t *bsrc_file_open2(const char *path, bool use_mmap, struct bsrc **out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -169,7 +121,6 @@ err_t *bsrc_file_open2(const char *path, bool use_mmap, struct bsrc **out)
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	f->fd = fd;
-	f->use_map = use_mmap;
 	f->win = win;
 	f->b.name = name;
 	f->b.size = size;

@@ -20,9 +20,6 @@ struct bsrc {
 
 /* Open PATH for reading through a read-ahead window. */
 err_t *bsrc_file_open(const char *path, struct bsrc **out);
-/* The same, choosing whether reads may go through mapped windows
- * (--non-mmap says no). */
-err_t *bsrc_file_open2(const char *path, bool use_mmap, struct bsrc **out);
 
 /* True when the first bytes of B are a flattened-stream header. */
 bool bsrc_looks_flat(struct bsrc *b);
