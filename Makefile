@@ -17,7 +17,12 @@ override CPPFLAGS += -D_GNU_SOURCE -MMD -MP
 HAVE_LZO := $(shell test -f /usr/include/lzo/lzo1x.h && echo 1)
 HAVE_SNAPPY := $(shell test -f /usr/include/snappy-c.h && echo 1)
 HAVE_ZSTD := $(shell $(PKG_CONFIG) --exists libzstd && echo 1)
+HAVE_LIBDEFLATE := $(shell test -f /usr/include/libdeflate.h && echo 1)
 LIBS := $(shell $(PKG_CONFIG) --libs zlib libelf libdw)
+ifeq ($(HAVE_LIBDEFLATE),1)
+  override CPPFLAGS += -DHAVE_LIBDEFLATE
+  LIBS += -ldeflate
+endif
 ifeq ($(HAVE_LZO),1)
   override CPPFLAGS += -DHAVE_LZO
   LIBS += -llzo2
@@ -95,7 +100,7 @@ install: makedumpfile
 
 # Debian packages needed to build, test and run the real-guest checks.
 DEPS := build-essential pkg-config clang libclang-rt-14-dev zlib1g-dev liblzo2-dev \
-	libsnappy-dev libzstd-dev libbz2-dev libelf-dev libdw-dev libkdumpfile-dev \
+	libsnappy-dev libzstd-dev libdeflate-dev libbz2-dev libelf-dev libdw-dev libkdumpfile-dev \
 	makedumpfile crash python3-drgn qemu-system-x86 ovmf busybox-static cpio \
 	kexec-tools xz-utils time
 deps:

@@ -7,6 +7,9 @@
 
 #include "../../diskdump_mod.h"
 
+#ifdef HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 #ifdef HAVE_LZO
 #include <lzo/lzo1x.h>
 #endif
@@ -21,6 +24,9 @@ struct codec_ctx {
 	const struct codec *codec;
 	z_stream zs;             /* zlib: one deflate state, reset per page */
 	bool zs_ready;
+#ifdef HAVE_LIBDEFLATE
+	struct libdeflate_compressor *ld;
+#endif
 	void *work;              /* lzo work memory */
 	void *zctx;              /* zstd compression context */
 };
@@ -31,6 +37,16 @@ static size_t zlib_bound(size_t len) { return compressBound((uLong)len); }
 
 static size_t zlib_compress(struct codec_ctx *c, void *dst, size_t cap, const void *src, size_t len)
 {
+#ifdef HAVE_LIBDEFLATE
+	/* libdeflate writes the same zlib format (readers still call
+	 * uncompress()) several times faster than zlib at level 1; given one
+	 * byte less than the page, it fails exactly when the result would not
+	 * be smaller. */
+	if (c->ld) {
+		size_t want = cap < len ? cap : len - 1;
+		return libdeflate_zlib_compress(c->ld, src, len, dst, want);
+	}
+#endif
 	/* compress2() would allocate and free the deflate state (a few hundred
 	 * KiB) for every page; keep one and reset it instead. */
 	z_stream *zs = &c->zs;
@@ -53,7 +69,11 @@ static bool zlib_decompress(void *dst, size_t outlen, const void *src, size_t le
 
 static const struct codec codec_zlib = {
 	.name = "zlib", .flag = DUMP_DH_COMPRESSED_ZLIB, .option = 'c', .available = true,
+#ifdef HAVE_LIBDEFLATE
+	.library = "libdeflate (zlib format)",
+#else
 	.library = "zlib " ZLIB_VERSION,
+#endif
 	.bound = zlib_bound, .compress = zlib_compress, .decompress = zlib_decompress,
 };
 
@@ -190,6 +210,12 @@ err_t *codec_ctx_create(const struct codec *codec, struct codec_ctx **out)
 	if (codec == &codec_zlib) {
 		/* Level 1, as makedumpfile has always used: dumps are taken while
 		 * a machine is down and speed matters more than the last percent. */
+#ifdef HAVE_LIBDEFLATE
+		if ((c->ld = libdeflate_alloc_compressor(1))) {
+			*out = c;
+			return NULL;
+		}
+#endif
 		if (deflateInit(&c->zs, Z_BEST_SPEED) != Z_OK) {
 			free(c);
 			return err_new(ERR_NOMEM, "cannot set up zlib compression");
@@ -225,6 +251,10 @@ void codec_ctx_destroy(struct codec_ctx *c)
 		return;
 	if (c->zs_ready)
 		deflateEnd(&c->zs);
+#ifdef HAVE_LIBDEFLATE
+	if (c->ld)
+		libdeflate_free_compressor(c->ld);
+#endif
 #ifdef HAVE_ZSTD
 	ZSTD_freeCCtx(c->zctx);
 #endif
