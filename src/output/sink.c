@@ -11,7 +11,9 @@
 #include "../bytes.h"
 #include "../flat.h"
 
-#define SINK_BUF (4u << 20)
+/* Large enough to make few syscalls, small enough that writes do not
+ * arrive in bursts the page cache throttles (4 MiB was 30% slower). */
+#define SINK_BUF (256u << 10)
 
 /* Sequential writes are gathered in one buffer and leave as one write. */
 struct buffered {
