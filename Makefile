@@ -45,7 +45,7 @@ ENGINE_SRC := src/err.c src/notes.c src/dump.c src/rearrange.c \
 	src/qemu/qemu.c src/qemu/physbase.c arch/x86_64_physbase.c \
 	src/filter/pageclass.c src/filter/filter.c src/kernel/dmesg.c src/kernel/dwarfinfo.c \
 	arch/x86_64.c arch/other.c
-SRC := makedumpfile.c $(ENGINE_SRC)
+SRC := makedumpfile.c cli/prepare.c cli/modes.c $(ENGINE_SRC)
 
 BUILD := build
 OBJ := $(SRC:%.c=$(BUILD)/%.o)
