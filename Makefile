@@ -36,11 +36,11 @@ ifeq ($(HAVE_ZSTD),1)
   LIBS += $(shell $(PKG_CONFIG) --libs libzstd)
 endif
 
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -pthread $(WARN) $(CFLAGS)
 
 ENGINE_SRC := src/err.c src/notes.c src/dump.c src/rearrange.c \
 	src/input/bsrc.c src/input/elf.c src/input/kdump.c \
-	src/output/sink.c src/output/kdump_writer.c src/output/elf_writer.c \
+	src/output/sink.c src/output/kdump_writer.c src/output/elf_writer.c src/output/cpool.c \
 	src/codec/codec.c src/kernel/vmcoreinfo.c src/kernel/kernel.c src/kernel/symbols.c \
 	src/qemu/qemu.c src/qemu/physbase.c arch/x86_64_physbase.c \
 	src/filter/pageclass.c src/filter/filter.c src/kernel/dmesg.c src/kernel/dwarfinfo.c \

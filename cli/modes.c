@@ -101,6 +101,19 @@ static void print_stats(const struct out_stats *st, const struct dump *d, const 
 }
 
 
+/* --num-threads, else one per online CPU. */
+static int compression_threads(const struct config *c)
+{
+	long n = c->num_threads > 0 ? c->num_threads : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > 64)
+		n = 64;
+	if (!c->elf_out && n > 1)
+		msg(ML_COMMON, "Compressing with %ld threads.\n", n);
+	return (int)n;
+}
+
 int run_create(struct config *c)
 {
 	const char *in = c->args[0], *out = c->flatten ? "standard output" : c->args[1];
@@ -143,7 +156,7 @@ int run_create(struct config *c)
 	struct progress prog = { .label = "Copying data", .tty = isatty(STDERR_FILENO),
 				 .last_tenth = -1 };
 	struct out_opts o = {
-		.codec = c->codec, .phys_base = hf.phys_base,
+		.codec = c->codec, .phys_base = hf.phys_base, .nthreads = compression_threads(c),
 		.notes = p.notes, .notes_size = p.notes_size,
 		.sysname = "Linux", .nodename = hf.nodename, .release = hf.release,
 		.version = hf.version, .machine = hf.machine, .domainname = hf.domainname,

@@ -8,6 +8,7 @@
 #include "../bytes.h"
 #include "../codec/codec.h"
 #include "../notes.h"
+#include "cpool.h"
 #include "writer.h"
 
 #define DESC_BATCH 4096
@@ -119,6 +120,30 @@ static err_t *add_desc(struct page_out *po, uint64_t off, uint32_t size, uint32_
 	return NULL;
 }
 
+#define BATCH 256    /* pages read, then compressed in parallel, then written */
+
+/* Write slot I's page for PFN: its descriptor and data. */
+static err_t *emit_slot(struct page_out *po, const struct out_opts *o, struct cslot *sl,
+			uint64_t ps, uint64_t zero_off, uint64_t *pos, struct out_stats *st)
+{
+	switch (sl->kind) {
+	case CSLOT_ZERO:
+		st->zero_pages++;
+		return add_desc(po, zero_off, (uint32_t)ps, 0);
+	case CSLOT_COMPRESSED:
+		TRY(sink_pwrite(po->s, *pos, sl->out, sl->size));
+		TRY(add_desc(po, *pos, (uint32_t)sl->size, o->codec->flag));
+		*pos += sl->size;
+		break;
+	default:
+		TRY(sink_pwrite(po->s, *pos, sl->page, ps));
+		TRY(add_desc(po, *pos, (uint32_t)ps, 0));
+		*pos += ps;
+	}
+	st->dumped_pages++;
+	return NULL;
+}
+
 /* Write every page of BM2; on success *DATA_END is the end of the data. */
 static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts *o,
 			  const struct layout *L, const uint8_t *bm2, struct out_stats *st,
@@ -126,75 +151,61 @@ static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts 
 {
 	uint64_t ps = L->bs, pos = L->data_off, done = 0;
 	struct page_out *po = calloc(1, sizeof(*po));
-	uint8_t *page = malloc(ps), *cbuf = NULL;
-	struct codec_ctx *cc = NULL;
+	struct cpool *pool = NULL;
 	err_t *e = NULL;
-	if (!po || !page) {
+	if (!po) {
 		e = err_new(ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	po->s = s;
 	po->d = d;
 	po->desc_off = L->desc_off;
-	if (o->codec) {
-		e = codec_ctx_create(o->codec, &cc);
-		if (e)
-			goto out;
-		if (!(cbuf = malloc(o->codec->bound(ps)))) {
-			e = err_new(ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	}
+	if ((e = cpool_create(o->codec, o->nthreads, (uint32_t)ps, BATCH, &pool)))
+		goto out;
 	bool share_zero = o->dump_level & 1;
 	uint64_t zero_off = pos;
 	if (share_zero) {
 		/* One zero page, first in the data area; every all-zero page's
 		 * descriptor points at it. */
-		memset(page, 0, ps);
-		e = sink_pwrite(s, pos, page, ps);
+		uint8_t *zero = cpool_slot(pool, 0)->page;
+		memset(zero, 0, ps);
+		e = sink_pwrite(s, pos, zero, ps);
 		if (e)
 			goto out;
 		pos += ps;
 	}
-	for (uint64_t pfn = 0; pfn < L->max_pfn; pfn++) {
-		if ((pfn & 7) == 0 && !bm2[pfn >> 3]) {
-			pfn += 7;
-			continue;
-		}
-		if (!(bm2[pfn >> 3] >> (pfn & 7) & 1))
-			continue;
-		enum page_state state;
-		e = dump_read_page(d, pfn, page, &state);
-		if (e)
-			goto out;
-		if (state != PAGE_PRESENT) {
-			e = err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page vanished from the input", pfn);
-			goto out;
-		}
-		if (share_zero && is_zero_page(page, ps)) {
-			st->zero_pages++;
-			e = add_desc(po, zero_off, (uint32_t)ps, 0);
-		} else {
-			size_t csize = o->codec ? o->codec->compress(cc, cbuf, o->codec->bound(ps),
-								   page, ps) : 0;
-			if (csize) {
-				e = sink_pwrite(s, pos, cbuf, csize);
-				if (!e)
-					e = add_desc(po, pos, (uint32_t)csize, o->codec->flag);
-				pos += csize;
-			} else {
-				e = sink_pwrite(s, pos, page, ps);
-				if (!e)
-					e = add_desc(po, pos, (uint32_t)ps, 0);
-				pos += ps;
+	uint64_t pfn = 0;
+	while (!e) {
+		/* read a batch */
+		int n = 0;
+		for (; pfn < L->max_pfn && n < BATCH; pfn++) {
+			if ((pfn & 7) == 0 && !bm2[pfn >> 3]) {
+				pfn += 7;
+				continue;
 			}
-			st->dumped_pages++;
+			if (!(bm2[pfn >> 3] >> (pfn & 7) & 1))
+				continue;
+			enum page_state state;
+			e = dump_read_page(d, pfn, cpool_slot(pool, n)->page, &state);
+			if (e)
+				goto out;
+			if (state != PAGE_PRESENT) {
+				e = err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page vanished from the input", pfn);
+				goto out;
+			}
+			n++;
 		}
-		if (e)
-			goto out;
-		if (o->progress && (++done & 4095) == 0)
+		if (!n)
+			break;
+		cpool_run(pool, n, share_zero);
+		for (int i = 0; i < n && !e; i++)
+			e = emit_slot(po, o, cpool_slot(pool, i), ps, zero_off, &pos, st);
+		done += (uint64_t)n;
+		if (o->progress && (done & ~(uint64_t)4095) != ((done - (uint64_t)n) & ~(uint64_t)4095))
 			o->progress(o->progress_arg, done, L->count);
 	}
+	if (e)
+		goto out;
 	e = flush_descs(po);
 	if (o->progress)
 		o->progress(o->progress_arg, L->count, L->count);
@@ -205,9 +216,7 @@ out:
 	 * so that the incomplete dump keeps every page it holds. */
 	if (e && err_code(e) == ERR_NOSPC && po)
 		err_free(flush_descs(po));
-	codec_ctx_destroy(cc);
-	free(cbuf);
-	free(page);
+	cpool_destroy(pool);
 	free(po);
 	return e;
 }

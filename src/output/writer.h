@@ -14,6 +14,7 @@ struct codec;
 struct out_opts {
 	const struct codec *codec;    /* NULL: pages stored raw */
 	int dump_level;
+	int nthreads;                 /* compression threads (1 = the caller only) */
 	uint32_t extra_status;        /* e.g. DUMP_DH_QEMU_ORIGIN */
 	int64_t phys_base;
 	/* The note blob to write (may differ from the input's, e.g. with a
