@@ -88,7 +88,7 @@ static void print_help(void)
 "  [-h, --help]      Print this help.\n"
 "  [--message-level ML]  Bitmask: 1 progress, 2 common, 4 error, 8 debug,\n"
 "                    16 report (default 7).\n"
-"  [--num-threads N] Accepted for compatibility.\n"
+"  [--num-threads N] Compression threads (default: one per online CPU).\n"
 "  [--cyclic-buffer KB] [--splitblock-size KB] [--work-dir DIR] [--non-mmap]\n"
 "                    Accepted for compatibility; memory use does not depend on them.\n"
 "  [--check-params]  Only check the command line.\n"
