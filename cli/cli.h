@@ -78,8 +78,10 @@ struct prep {
  * notes.  Returns -1 to go on, else the exit status. */
 int prepare(const struct config *c, struct dump *d, struct prep *p);
 void prep_deinit(struct prep *p);
-/* Open the input and prepare it, for the modes that only read it. */
-int open_prepared(const struct config *c, struct dump **d, struct prep *p);
+/* For the modes that only read the input: check there are NARGS file
+ * arguments, then open the input and prepare it.  Returns -1 to go on
+ * (then *D and *P are to be released), else the exit status. */
+int open_prepared(const struct config *c, int nargs, struct dump **d, struct prep *p);
 void debug_describe(const struct dump *d);
 
 int run_create(struct config *c);

@@ -257,6 +257,17 @@ int run_rearrange(struct config *c)
 	return 0;
 }
 
+/* A text output: refused when it exists, unless -f. */
+static err_t *create_file(const char *path, bool force, int mode, int *fd)
+{
+	*fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), mode);
+	if (*fd >= 0)
+		return NULL;
+	if (errno == EEXIST)
+		return err_new(ERR_USAGE, "'%s' already exists (use -f to overwrite it)", path);
+	return err_errno(errno, "cannot create '%s'", path);
+}
+
 static int not_yet(const char *what)
 {
 	fprintf(stderr, "makedumpfile: %s is not supported by this makedumpfile yet\n", what);
@@ -266,32 +277,19 @@ int run_split(struct config *c) { (void)c; return not_yet("--split"); }
 int run_reassemble(struct config *c) { (void)c; return not_yet("--reassemble"); }
 int run_dmesg(struct config *c)
 {
-	if (c->nargs != 2) {
-		usage_hint();
-		return 1;
-	}
-	if (c->check_params)
-		return 0;
 	struct dump *d = NULL;
 	struct prep p;
-	int st = open_prepared(c, &d, &p);
+	int st = open_prepared(c, 2, &d, &p);
 	if (st >= 0)
 		return st;
 	err_t *e = NULL;
 	if (!p.k.pgd_known && (e = kernel_setup_paging(&p.k)))
 		e = err_wrap(e, "'%s': cannot read the kernel's memory", d->name);
 	FILE *f = NULL;
-	if (!e) {
-		int fd = open(c->args[1], O_WRONLY | O_CREAT | O_CLOEXEC | (c->force ? O_TRUNC : O_EXCL),
-			      0600);
-		if (fd < 0)
-			e = errno == EEXIST ? err_new(ERR_USAGE, "'%s' already exists (use -f to "
-						      "overwrite it)", c->args[1])
-					    : err_errno(errno, "cannot create '%s'", c->args[1]);
-		else if (!(f = fdopen(fd, "w"))) {
-			e = err_errno(errno, "cannot write '%s'", c->args[1]);
-			close(fd);
-		}
+	int fd = -1;
+	if (!e && !(e = create_file(c->args[1], c->force, 0600, &fd)) && !(f = fdopen(fd, "w"))) {
+		e = err_errno(errno, "cannot write '%s'", c->args[1]);
+		close(fd);
 	}
 	struct dmesg_stats ds;
 	if (!e)
@@ -313,15 +311,9 @@ int run_dmesg(struct config *c)
 /* --mem-usage: what each dump level would drop, before choosing one. */
 int run_mem_usage(struct config *c)
 {
-	if (c->nargs != 1) {
-		usage_hint();
-		return 1;
-	}
-	if (c->check_params)
-		return 0;
 	struct dump *d = NULL;
 	struct prep p;
-	int st = open_prepared(c, &d, &p);
+	int st = open_prepared(c, 1, &d, &p);
 	if (st >= 0)
 		return st;
 	err_t *e = NULL;
@@ -398,14 +390,8 @@ int run_generate(struct config *c)
 		symtab_deinit(&st);
 	}
 	int fd = -1;
-	if (!e) {
-		fd = open(c->vmcoreinfo_out, O_WRONLY | O_CREAT | O_CLOEXEC | (c->force ? O_TRUNC : O_EXCL),
-			  0644);
-		if (fd < 0)
-			e = errno == EEXIST ? err_new(ERR_USAGE, "'%s' already exists (use -f to overwrite "
-						      "it)", c->vmcoreinfo_out)
-					    : err_errno(errno, "cannot create '%s'", c->vmcoreinfo_out);
-	}
+	if (!e)
+		e = create_file(c->vmcoreinfo_out, c->force, 0644, &fd);
 	if (!e) {
 		size_t len = strlen(text);
 		if (write(fd, text, len) != (ssize_t)len)

@@ -421,8 +421,14 @@ fail:
 /* Open the input and prepare the kernel view for the modes that only read
  * it.  Returns -1 to go on (then *D and *P are to be released), else the
  * exit status. */
-int open_prepared(const struct config *c, struct dump **d, struct prep *p)
+int open_prepared(const struct config *c, int nargs, struct dump **d, struct prep *p)
 {
+	if (c->nargs != nargs) {
+		usage_hint();
+		return 1;
+	}
+	if (c->check_params)
+		return 0;
 	err_t *e = dump_open(c->args[0], d);
 	if (e) {
 		print_err(e);
