@@ -141,10 +141,7 @@ void prep_deinit(struct prep *p)
 static void print_probe(const struct prep *p, const struct dump *d)
 {
 	char buf[128], a[32], b[32];
-	int ncpu = 0;
-	struct qemu_cpu cpu;
-	ncpu = qemu_cpus(d, &cpu, 1) ? qemu_cpus(d, (struct qemu_cpu[QEMU_CPU_MAX]){ 0 },
-						  QEMU_CPU_MAX) : 0;
+	int ncpu = qemu_cpus(d, NULL, QEMU_CPU_MAX);
 	printf("input   : %s\n", dump_describe(d, buf, sizeof(buf)));
 	printf("origin  : %s", origin_name(p->origin));
 	if (ncpu)
@@ -223,11 +220,10 @@ static bool vmcoreinfo_complete(const struct kernel *k)
 		"SIZE(page)", "OFFSET(page.flags)", "OFFSET(page.mapping)", "NUMBER(PG_lru)",
 		"SYMBOL(mem_section)", "OFFSET(mem_section.section_mem_map)", "SYMBOL(init_uts_ns)",
 	};
-	char buf[80];
 	if (!k->have_vmci)
 		return false;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!vmcoreinfo_get(&k->vmci, keys[i], buf, sizeof(buf)))
+		if (!vmcoreinfo_has(&k->vmci, keys[i]))
 			return false;
 	return true;
 }

@@ -71,16 +71,11 @@ err_t *kernel_merge_vmcoreinfo(struct kernel *k, const char *text, uint64_t kasl
 		const char *eol = strchr(p, '\n');
 		size_t l = eol ? (size_t)(eol - p) : strlen(p);
 		const char *eq = memchr(p, '=', l);
-		char key[128], have[8];
+		char key[128];
 		if (eq && (size_t)(eq - p) < sizeof(key)) {
 			memcpy(key, p, (size_t)(eq - p));
 			key[eq - p] = '\0';
-			bool missing = !k->have_vmci || !vmcoreinfo_get(&k->vmci, key, have, sizeof(have));
-			/* vmcoreinfo_get fails on long values too: ask again */
-			if (missing && k->have_vmci) {
-				char big[256];
-				missing = !vmcoreinfo_get(&k->vmci, key, big, sizeof(big));
-			}
+			bool missing = !k->have_vmci || !vmcoreinfo_has(&k->vmci, key);
 			if (missing && strcmp(key, "KERNELOFFSET") != 0) {
 				uint64_t a;
 				if (strncmp(key, "SYMBOL(", 7) == 0 && vmcoreinfo_hex(&sup, key, &a)) {

@@ -23,7 +23,8 @@ void vmcoreinfo_deinit(struct vmcoreinfo *v)
 	v->len = 0;
 }
 
-bool vmcoreinfo_get(const struct vmcoreinfo *v, const char *key, char *buf, size_t len)
+/* The value of KEY's line (not NUL-terminated), or NULL. */
+static const char *find_value(const struct vmcoreinfo *v, const char *key, size_t *vlen)
 {
 	size_t klen = strlen(key);
 	const char *p = v->text;
@@ -31,16 +32,29 @@ bool vmcoreinfo_get(const struct vmcoreinfo *v, const char *key, char *buf, size
 		const char *eol = strchr(p, '\n');
 		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
 		if (llen > klen && p[klen] == '=' && memcmp(p, key, klen) == 0) {
-			size_t vlen = llen - klen - 1;
-			if (vlen >= len)
-				return false;
-			memcpy(buf, p + klen + 1, vlen);
-			buf[vlen] = '\0';
-			return true;
+			*vlen = llen - klen - 1;
+			return p + klen + 1;
 		}
 		p = eol ? eol + 1 : NULL;
 	}
-	return false;
+	return NULL;
+}
+
+bool vmcoreinfo_has(const struct vmcoreinfo *v, const char *key)
+{
+	size_t vlen;
+	return find_value(v, key, &vlen) != NULL;
+}
+
+bool vmcoreinfo_get(const struct vmcoreinfo *v, const char *key, char *buf, size_t len)
+{
+	size_t vlen;
+	const char *val = find_value(v, key, &vlen);
+	if (!val || vlen >= len)
+		return false;
+	memcpy(buf, val, vlen);
+	buf[vlen] = '\0';
+	return true;
 }
 
 bool vmcoreinfo_hex(const struct vmcoreinfo *v, const char *key, uint64_t *out)

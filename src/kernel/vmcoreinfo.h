@@ -18,6 +18,8 @@ void vmcoreinfo_deinit(struct vmcoreinfo *v);
 
 /* Raw value of KEY ("OSRELEASE", "SYMBOL(phys_base)"), copied into BUF. */
 bool vmcoreinfo_get(const struct vmcoreinfo *v, const char *key, char *buf, size_t len);
+/* Whether KEY has a line, whatever the length of its value. */
+bool vmcoreinfo_has(const struct vmcoreinfo *v, const char *key);
 /* SYMBOL(x) and KERNELOFFSET are hex; NUMBER/SIZE/OFFSET/LENGTH signed
  * decimal with a 0x fallback. */
 bool vmcoreinfo_hex(const struct vmcoreinfo *v, const char *key, uint64_t *out);

@@ -494,10 +494,9 @@ char *pb_output_vmcoreinfo(const char *text, const struct symtab *syms, int64_t 
 	}
 	struct vmcoreinfo v = { 0 };
 	bool parsed = text && !vmcoreinfo_init(&v, text, strlen(text));
-	char buf[64];
-	if (!parsed || !vmcoreinfo_get(&v, "NUMBER(phys_base)", buf, sizeof(buf)))
+	if (!parsed || !vmcoreinfo_has(&v, "NUMBER(phys_base)"))
 		fprintf(f, "NUMBER(phys_base)=%" PRId64 "\n", phys_base);
-	if (has_kaslr && (!parsed || !vmcoreinfo_get(&v, "KERNELOFFSET", buf, sizeof(buf))))
+	if (has_kaslr && (!parsed || !vmcoreinfo_has(&v, "KERNELOFFSET")))
 		fprintf(f, "KERNELOFFSET=%" PRIx64 "\n", kaslr);
 	if (parsed)
 		vmcoreinfo_deinit(&v);

@@ -59,18 +59,18 @@ int qemu_cpus(const struct dump *d, struct qemu_cpu *out, int max)
 {
 	struct note_iter it;
 	struct note n;
+	struct qemu_cpu scratch;
 	int count = 0;
 	note_iter_init(&it, d->notes, d->notes_size, d->big_endian);
 	while (count < max && note_next(&it, &n) > 0)
-		if (note_is(&n, "QEMU") && parse_cpu(&n, d->big_endian, &out[count]))
+		if (note_is(&n, "QEMU") && parse_cpu(&n, d->big_endian, out ? &out[count] : &scratch))
 			count++;
 	return count;
 }
 
 enum dump_origin dump_origin(const struct dump *d)
 {
-	struct qemu_cpu cpu;
-	bool qemu_notes = qemu_cpus(d, &cpu, 1) > 0;
+	bool qemu_notes = qemu_cpus(d, NULL, 1) > 0;
 	if (d->format == FMT_KDUMP) {
 		if (d->kdump.status & DUMP_DH_QEMU_ORIGIN)
 			return ORIGIN_CONVERTED;

@@ -30,7 +30,8 @@ struct qemu_cpu {
 
 #define QEMU_CPU_MAX 256
 
-/* All QEMU CPU notes in D's note blob (x86 layout); returns the count. */
+/* All QEMU CPU notes in D's note blob (x86 layout), at most MAX, into OUT
+ * (NULL: only count them); returns the count. */
 int qemu_cpus(const struct dump *d, struct qemu_cpu *out, int max);
 
 enum dump_origin dump_origin(const struct dump *d);
