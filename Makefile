@@ -18,7 +18,7 @@ HAVE_LZO := $(shell test -f /usr/include/lzo/lzo1x.h && echo 1)
 HAVE_SNAPPY := $(shell test -f /usr/include/snappy-c.h && echo 1)
 HAVE_ZSTD := $(shell $(PKG_CONFIG) --exists libzstd && echo 1)
 HAVE_LIBDEFLATE := $(shell test -f /usr/include/libdeflate.h && echo 1)
-LIBS := $(shell $(PKG_CONFIG) --libs zlib libelf libdw)
+LIBS := $(shell $(PKG_CONFIG) --libs zlib libelf libdw) -lm
 ifeq ($(HAVE_LIBDEFLATE),1)
   override CPPFLAGS += -DHAVE_LIBDEFLATE
   LIBS += -ldeflate

@@ -1,5 +1,6 @@
 #include "cpool.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,69 +8,166 @@
 #include "../bytes.h"
 #include "../codec/codec.h"
 
-struct worker {
-	struct cpool *pool;
-	int index;
-	pthread_t thread;
-	struct codec_ctx *cc;
+#define CHUNK 4                  /* pages a thread takes at a time */
+
+struct batch {
+	struct cslot *slots;
+	int n, next, done;       /* pages; next to hand out; finished */
+	unsigned long seq;       /* submission order */
+	bool zero_check;
 };
 
 struct cpool {
 	const struct codec *codec;
 	uint32_t page_size;
-	int nthreads, batch;
-	struct cslot *slots;
-	uint8_t *pages, *outs;
+	int nthreads, size;
+	struct batch b[CPOOL_BATCHES];
+	uint8_t *mem;
 	size_t out_cap;
-	struct worker *w;       /* w[0] is the caller */
+	struct codec_ctx **cc;   /* one per thread, the last one the caller's */
+	/* An all-zero page, compressed once. */
+	enum cslot_kind zero_kind;
+	uint8_t *zero_out;
+	size_t zero_size;
 	pthread_mutex_t lock;
-	pthread_cond_t go, done;
-	unsigned long generation;
-	int n, pending;
-	bool zero_check, quit;
-	int started;            /* worker threads running */
+	pthread_cond_t work, done;
+	unsigned long seq;
+	bool quit;
+	int started;
+	pthread_t *threads;
 };
 
-static void work(struct cpool *p, struct worker *w, int n, bool zero_check)
+/* ---- incompressible pages ---- */
+
+/* c * log2(c) for the counts of one 4 KiB piece. */
+#define EPIECE 4096
+static float xlog2x[EPIECE + 1];
+static pthread_once_t xlog2x_once = PTHREAD_ONCE_INIT;
+
+static void xlog2x_init(void)
 {
-	for (int i = w->index; i < n; i += p->nthreads) {
-		struct cslot *s = &p->slots[i];
-		if (zero_check && is_zero_page(s->page, p->page_size)) {
-			s->kind = CSLOT_ZERO;
-			continue;
-		}
-		size_t c = p->codec ? p->codec->compress(w->cc, s->out, p->out_cap, s->page,
-							 p->page_size) : 0;
-		s->kind = c ? CSLOT_COMPRESSED : CSLOT_RAW;
-		s->size = c;
-	}
+	for (int c = 1; c <= EPIECE; c++)
+		xlog2x[c] = (float)(c * log2((double)c));
 }
+
+/* The byte entropy of 4096 random bytes is 7.955 bits on average (a finite
+ * sample never shows the full 8); 2 KiB of random bytes written twice,
+ * which deflate halves, show 7.91.  Above 7.93, measured on the pages of
+ * a busy guest, no codec made a page smaller. */
+#define ENTROPY_MIN 7.93
+
+static bool piece_random(const uint8_t *p)
+{
+	uint32_t h[4][256];
+	memset(h, 0, sizeof(h));
+	/* The first KiB alone usually settles it: random bytes show about 251
+	 * of the 256 values there, text and kernel data far fewer. */
+	for (int i = 0; i < 1024; i += 4) {
+		h[0][p[i]]++;
+		h[1][p[i + 1]]++;
+		h[2][p[i + 2]]++;
+		h[3][p[i + 3]]++;
+	}
+	int distinct = 0;
+	for (int v = 0; v < 256; v++)
+		distinct += (h[0][v] | h[1][v] | h[2][v] | h[3][v]) != 0;
+	if (distinct < 224)
+		return false;
+	for (int i = 1024; i < EPIECE; i += 4) {
+		h[0][p[i]]++;
+		h[1][p[i + 1]]++;
+		h[2][p[i + 2]]++;
+		h[3][p[i + 3]]++;
+	}
+	/* n * H = n log2 n - sum c log2 c */
+	float sum = 0;
+	for (int v = 0; v < 256; v++)
+		sum += xlog2x[h[0][v] + h[1][v] + h[2][v] + h[3][v]];
+	return sum <= (float)(EPIECE * (12.0 - ENTROPY_MIN));
+}
+
+bool page_looks_incompressible(const uint8_t *page, size_t len)
+{
+	if (len < EPIECE || len % EPIECE)
+		return false;
+	pthread_once(&xlog2x_once, xlog2x_init);
+	for (size_t off = 0; off < len; off += EPIECE)
+		if (!piece_random(page + off))
+			return false;
+	return true;
+}
+
+/* ---- the pool ---- */
+
+static void do_page(struct cpool *p, struct codec_ctx *cc, struct cslot *s, bool zero_check)
+{
+	if (is_zero_page(s->page, p->page_size)) {
+		if (zero_check) {
+			s->kind = CSLOT_ZERO;
+		} else {
+			s->kind = p->zero_kind;
+			s->out = p->zero_out;
+			s->size = p->zero_size;
+		}
+		return;
+	}
+	size_t c = 0;
+	if (p->codec && !page_looks_incompressible(s->page, p->page_size))
+		c = p->codec->compress(cc, s->buf, p->out_cap, s->page, p->page_size);
+	s->kind = c ? CSLOT_COMPRESSED : CSLOT_RAW;
+	s->out = s->buf;
+	s->size = c;
+}
+
+/* With the lock held: the oldest submitted batch with pages to hand out. */
+static struct batch *pending_batch(struct cpool *p)
+{
+	struct batch *best = NULL;
+	for (int i = 0; i < CPOOL_BATCHES; i++)
+		if (p->b[i].next < p->b[i].n && (!best || p->b[i].seq < best->seq))
+			best = &p->b[i];
+	return best;
+}
+
+/* With the lock held: do one chunk of B; the lock is dropped meanwhile. */
+static void do_chunk(struct cpool *p, struct batch *b, struct codec_ctx *cc)
+{
+	int first = b->next, k = b->n - first < CHUNK ? b->n - first : CHUNK;
+	bool zc = b->zero_check;
+	b->next += k;
+	pthread_mutex_unlock(&p->lock);
+	for (int i = first; i < first + k; i++)
+		do_page(p, cc, &b->slots[i], zc);
+	pthread_mutex_lock(&p->lock);
+	b->done += k;
+	if (b->done == b->n)
+		pthread_cond_broadcast(&p->done);
+}
+
+struct thread_arg {
+	struct cpool *pool;
+	int index;
+};
 
 static void *worker_main(void *arg)
 {
-	struct worker *w = arg;
-	struct cpool *p = w->pool;
-	unsigned long seen = 0;
+	struct cpool *p = ((struct thread_arg *)arg)->pool;
+	struct codec_ctx *cc = p->cc[((struct thread_arg *)arg)->index];
+	free(arg);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->quit && p->generation == seen)
-			pthread_cond_wait(&p->go, &p->lock);
+		struct batch *b;
+		while (!p->quit && !(b = pending_batch(p)))
+			pthread_cond_wait(&p->work, &p->lock);
 		if (p->quit)
 			break;
-		seen = p->generation;
-		int n = p->n;
-		bool zc = p->zero_check;
-		pthread_mutex_unlock(&p->lock);
-		work(p, w, n, zc);
-		pthread_mutex_lock(&p->lock);
-		if (--p->pending == 0)
-			pthread_cond_signal(&p->done);
+		do_chunk(p, b, cc);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
-err_t *cpool_create(const struct codec *codec, int nthreads, uint32_t page_size, int batch,
+err_t *cpool_create(const struct codec *codec, int nthreads, uint32_t page_size, int size,
 		    struct cpool **out)
 {
 	struct cpool *p = calloc(1, sizeof(*p));
@@ -80,33 +178,57 @@ err_t *cpool_create(const struct codec *codec, int nthreads, uint32_t page_size,
 	p->codec = codec;
 	p->page_size = page_size;
 	p->nthreads = nthreads;
-	p->batch = batch;
+	p->size = size;
 	p->out_cap = codec ? codec->bound(page_size) : 0;
-	p->slots = calloc((size_t)batch, sizeof(*p->slots));
-	p->pages = malloc((size_t)batch * page_size);
-	p->outs = codec ? malloc((size_t)batch * p->out_cap) : NULL;
-	p->w = calloc((size_t)nthreads, sizeof(*p->w));
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
+	/* Pages and outputs start on cache lines (and 8-byte words). */
+	size_t out_space = (p->out_cap + 63) / 64 * 64, per_slot = page_size + out_space;
+	p->mem = aligned_alloc(64, ((size_t)CPOOL_BATCHES * size + 1) * per_slot);
+	p->cc = calloc((size_t)nthreads + 1, sizeof(*p->cc));
+	p->threads = calloc((size_t)nthreads, sizeof(*p->threads));
 	err_t *e = NULL;
-	if (!p->slots || !p->pages || (codec && !p->outs) || !p->w)
+	if (!p->mem || !p->cc || !p->threads)
 		e = err_new(ERR_NOMEM, "out of memory");
-	for (int i = 0; !e && i < batch; i++) {
-		p->slots[i].page = p->pages + (size_t)i * page_size;
-		p->slots[i].out = codec ? p->outs + (size_t)i * p->out_cap : NULL;
+	uint8_t *m = p->mem;
+	for (int b = 0; !e && b < CPOOL_BATCHES; b++) {
+		if (!(p->b[b].slots = calloc((size_t)size, sizeof(struct cslot)))) {
+			e = err_new(ERR_NOMEM, "out of memory");
+			break;
+		}
+		for (int i = 0; i < size; i++, m += per_slot) {
+			p->b[b].slots[i].page = m;
+			p->b[b].slots[i].buf = m + page_size;
+		}
 	}
-	for (int t = 0; !e && t < nthreads; t++) {
-		p->w[t].pool = p;
-		p->w[t].index = t;
-		if (codec)
-			e = codec_ctx_create(codec, &p->w[t].cc);
+	for (int t = 0; !e && codec && t <= nthreads; t++)
+		e = codec_ctx_create(codec, &p->cc[t]);
+	if (!e) {
+		/* The compressed zero page, for dumps that keep zero pages. */
+		uint8_t *zero = m;
+		p->zero_out = m + page_size;
+		memset(zero, 0, page_size);
+		size_t c = codec ? codec->compress(p->cc[nthreads], p->zero_out, p->out_cap, zero,
+						   page_size) : 0;
+		p->zero_kind = c ? CSLOT_COMPRESSED : CSLOT_RAW;
+		p->zero_size = c;
+		if (!c)
+			p->zero_out = zero;
 	}
-	for (int t = 1; !e && t < nthreads; t++) {
-		if (pthread_create(&p->w[t].thread, NULL, worker_main, &p->w[t]) != 0)
+	/* One thread does the work in cpool_wait() itself. */
+	for (int t = 0; !e && nthreads > 1 && t < nthreads; t++) {
+		struct thread_arg *a = malloc(sizeof(*a));
+		if (a) {
+			a->pool = p;
+			a->index = t;
+		}
+		if (!a || pthread_create(&p->threads[t], NULL, worker_main, a) != 0) {
+			free(a);
 			e = err_new(ERR_FAIL, "cannot start a compression thread");
-		else
-			p->started++;
+			break;
+		}
+		p->started++;
 	}
 	if (e) {
 		cpool_destroy(p);
@@ -122,49 +244,57 @@ void cpool_destroy(struct cpool *p)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->quit = true;
-	pthread_cond_broadcast(&p->go);
+	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
-	for (int t = 1; t <= p->started; t++)
-		pthread_join(p->w[t].thread, NULL);
-	if (p->w)
-		for (int t = 0; t < p->nthreads; t++)
-			codec_ctx_destroy(p->w[t].cc);
+	for (int t = 0; t < p->started; t++)
+		pthread_join(p->threads[t], NULL);
+	if (p->cc)
+		for (int t = 0; t <= p->nthreads; t++)
+			codec_ctx_destroy(p->cc[t]);
 	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
-	free(p->w);
-	free(p->slots);
-	free(p->pages);
-	free(p->outs);
+	for (int b = 0; b < CPOOL_BATCHES; b++)
+		free(p->b[b].slots);
+	free(p->threads);
+	free(p->cc);
+	free(p->mem);
 	free(p);
-}
-
-struct cslot *cpool_slot(struct cpool *p, int i)
-{
-	return &p->slots[i];
 }
 
 int cpool_batch(const struct cpool *p)
 {
-	return p->batch;
+	return p->size;
 }
 
-void cpool_run(struct cpool *p, int n, bool zero_check)
+struct cslot *cpool_slot(struct cpool *p, int b, int i)
 {
-	if (p->started == 0) {
-		work(p, &p->w[0], n, zero_check);
-		return;
-	}
+	return &p->b[b].slots[i];
+}
+
+void cpool_submit(struct cpool *p, int b, int n, bool zero_check)
+{
+	struct batch *B = &p->b[b];
 	pthread_mutex_lock(&p->lock);
-	p->n = n;
-	p->zero_check = zero_check;
-	p->pending = p->started;
-	p->generation++;
-	pthread_cond_broadcast(&p->go);
+	B->n = n;
+	B->next = 0;
+	B->done = 0;
+	B->zero_check = zero_check;
+	B->seq = ++p->seq;
+	if (p->started)
+		pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
-	work(p, &p->w[0], n, zero_check);
+}
+
+void cpool_wait(struct cpool *p, int b)
+{
+	struct batch *B = &p->b[b];
 	pthread_mutex_lock(&p->lock);
-	while (p->pending)
+	while (B->next < B->n)
+		do_chunk(p, B, p->cc[p->nthreads]);
+	while (B->done < B->n)
 		pthread_cond_wait(&p->done, &p->lock);
+	/* Spent: nothing more to hand out until the next submit. */
+	B->n = B->next = B->done = 0;
 	pthread_mutex_unlock(&p->lock);
 }

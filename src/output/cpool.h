@@ -1,7 +1,8 @@
-/* Parallel page compression: the caller fills a batch of pages, the pool's
- * threads (the caller among them) zero-check and compress them, and the
- * caller writes the results in order.  Each page is compressed on its own,
- * so the output is the same bytes whatever the number of threads. */
+/* Parallel page compression.  The caller owns two batches of page slots:
+ * while the pool's threads zero-check and compress one batch, the caller
+ * writes out the previous one and reads the next.  Each page is compressed
+ * on its own, so the output is the same bytes whatever the number of
+ * threads. */
 #ifndef MKDF_CPOOL_H
 #define MKDF_CPOOL_H
 
@@ -14,24 +15,41 @@
 struct codec;
 struct cpool;
 
-enum cslot_kind { CSLOT_ZERO, CSLOT_COMPRESSED, CSLOT_RAW };
+enum cslot_kind {
+	CSLOT_ZERO,              /* all zero; only with zero_check */
+	CSLOT_COMPRESSED,        /* out[0..size) */
+	CSLOT_RAW,               /* stored as it is */
+};
 
 struct cslot {
 	enum cslot_kind kind;
 	size_t size;             /* compressed size (CSLOT_COMPRESSED) */
 	uint8_t *page;           /* input, filled by the caller */
-	uint8_t *out;            /* compressed data */
+	const uint8_t *out;      /* compressed data (CSLOT_COMPRESSED) */
+	uint8_t *buf;            /* the slot's own output buffer */
 };
 
-/* CODEC may be NULL (pages stored raw).  NTHREADS >= 1. */
+#define CPOOL_BATCHES 2
+
+/* CODEC may be NULL (pages stored raw).  NTHREADS >= 1: with 1 the caller
+ * does the work itself when it waits for a batch. */
 err_t *cpool_create(const struct codec *codec, int nthreads, uint32_t page_size, int batch,
 		    struct cpool **out);
 void cpool_destroy(struct cpool *p);
 
-struct cslot *cpool_slot(struct cpool *p, int i);
 int cpool_batch(const struct cpool *p);
+struct cslot *cpool_slot(struct cpool *p, int b, int i);
 
-/* Zero-check (when ZERO_CHECK) and compress slots [0, N). */
-void cpool_run(struct cpool *p, int n, bool zero_check);
+/* Hand batch B's slots [0, N) to the threads.  With ZERO_CHECK, all-zero
+ * pages become CSLOT_ZERO; without it they are compressed like any page
+ * (from a copy made once, as the result is always the same). */
+void cpool_submit(struct cpool *p, int b, int n, bool zero_check);
+/* Wait until batch B is done (the caller helps with it meanwhile). */
+void cpool_wait(struct cpool *p, int b);
+
+/* True when PAGE's bytes look so random that no codec would make it
+ * smaller: its byte entropy is close to 8 bits.  Such pages are stored
+ * raw without trying. */
+bool page_looks_incompressible(const uint8_t *page, size_t len);
 
 #endif

@@ -120,10 +120,10 @@ static err_t *add_desc(struct page_out *po, uint64_t off, uint32_t size, uint32_
 	return NULL;
 }
 
-#define BATCH 256    /* pages read, then compressed in parallel, then written */
+#define BATCH 256    /* pages per batch; one is compressed while the other is written */
 
-/* Write slot I's page for PFN: its descriptor and data. */
-static err_t *emit_slot(struct page_out *po, const struct out_opts *o, struct cslot *sl,
+/* Write slot SL's page: its descriptor and data. */
+static err_t *emit_slot(struct page_out *po, const struct out_opts *o, const struct cslot *sl,
 			uint64_t ps, uint64_t zero_off, uint64_t *pos, struct out_stats *st)
 {
 	switch (sl->kind) {
@@ -144,7 +144,37 @@ static err_t *emit_slot(struct page_out *po, const struct out_opts *o, struct cs
 	return NULL;
 }
 
-/* Write every page of BM2; on success *DATA_END is the end of the data. */
+/* Read the next pages of BM2 from *PFN on into batch B; *N is how many. */
+static err_t *read_batch(struct dump *d, const struct layout *L, const uint8_t *bm2,
+			 struct cpool *pool, int b, uint64_t *pfn, int *n)
+{
+	uint64_t p = *pfn;
+	int k = 0, size = cpool_batch(pool);
+	err_t *e = NULL;
+	for (; p < L->max_pfn && k < size; p++) {
+		if ((p & 7) == 0 && !bm2[p >> 3]) {
+			p += 7;
+			continue;
+		}
+		if (!(bm2[p >> 3] >> (p & 7) & 1))
+			continue;
+		enum page_state state;
+		if ((e = dump_read_page(d, p, cpool_slot(pool, b, k)->page, &state)))
+			break;
+		if (state != PAGE_PRESENT) {
+			e = err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page vanished from the input", p);
+			break;
+		}
+		k++;
+	}
+	*pfn = p;
+	*n = k;
+	return e;
+}
+
+/* Write every page of BM2; on success *DATA_END is the end of the data.
+ * Batches alternate: while the pool compresses one, this thread writes out
+ * the one before and reads the one after. */
 static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts *o,
 			  const struct layout *L, const uint8_t *bm2, struct out_stats *st,
 			  uint64_t *data_end)
@@ -167,42 +197,33 @@ static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts 
 	if (share_zero) {
 		/* One zero page, first in the data area; every all-zero page's
 		 * descriptor points at it. */
-		uint8_t *zero = cpool_slot(pool, 0)->page;
+		uint8_t *zero = cpool_slot(pool, 0, 0)->page;
 		memset(zero, 0, ps);
-		e = sink_pwrite(s, pos, zero, ps);
-		if (e)
+		if ((e = sink_pwrite(s, pos, zero, ps)))
 			goto out;
 		pos += ps;
 	}
 	uint64_t pfn = 0;
-	while (!e) {
-		/* read a batch */
+	int cur = 0, prev_n = 0;
+	for (;;) {
 		int n = 0;
-		for (; pfn < L->max_pfn && n < BATCH; pfn++) {
-			if ((pfn & 7) == 0 && !bm2[pfn >> 3]) {
-				pfn += 7;
-				continue;
-			}
-			if (!(bm2[pfn >> 3] >> (pfn & 7) & 1))
-				continue;
-			enum page_state state;
-			e = dump_read_page(d, pfn, cpool_slot(pool, n)->page, &state);
-			if (e)
-				goto out;
-			if (state != PAGE_PRESENT) {
-				e = err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page vanished from the input", pfn);
-				goto out;
-			}
-			n++;
+		e = read_batch(d, L, bm2, pool, cur, &pfn, &n);
+		if (!e && n)
+			cpool_submit(pool, cur, n, share_zero);
+		if (prev_n) {
+			int b = 1 - cur;
+			cpool_wait(pool, b);
+			for (int i = 0; i < prev_n && !e; i++)
+				e = emit_slot(po, o, cpool_slot(pool, b, i), ps, zero_off, &pos, st);
+			done += (uint64_t)prev_n;
+			if (o->progress && (done & ~(uint64_t)4095) !=
+			    ((done - (uint64_t)prev_n) & ~(uint64_t)4095))
+				o->progress(o->progress_arg, done, L->count);
 		}
-		if (!n)
+		if (e || !n)
 			break;
-		cpool_run(pool, n, share_zero);
-		for (int i = 0; i < n && !e; i++)
-			e = emit_slot(po, o, cpool_slot(pool, i), ps, zero_off, &pos, st);
-		done += (uint64_t)n;
-		if (o->progress && (done & ~(uint64_t)4095) != ((done - (uint64_t)n) & ~(uint64_t)4095))
-			o->progress(o->progress_arg, done, L->count);
+		prev_n = n;
+		cur = 1 - cur;
 	}
 	if (e)
 		goto out;

@@ -11,7 +11,8 @@ int unit_failures, unit_checks;
 	X(test_pb_pti_user_cr3) X(test_pb_1g_leaf) X(test_pb_no_kernel) \
 	X(test_pb_two_vmcoreinfo_copies) X(test_pb_override_and_disagreement) \
 	X(test_pageclass_61) X(test_pageclass_66_69) X(test_pageclass_612_pgty) \
-	X(test_pageclass_49_u16) X(test_dmesg_prb) X(test_dmesg_log_buf)
+	X(test_pageclass_49_u16) X(test_dmesg_prb) X(test_dmesg_log_buf) \
+	X(test_incompressible_pages) X(test_cpool_same_bytes)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)
