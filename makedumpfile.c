@@ -89,8 +89,11 @@ static void print_help(void)
 "  [--message-level ML]  Bitmask: 1 progress, 2 common, 4 error, 8 debug,\n"
 "                    16 report (default 7).\n"
 "  [--num-threads N] Compression threads (default: one per online CPU).\n"
-"  [--cyclic-buffer KB] [--splitblock-size KB] [--work-dir DIR] [--non-mmap]\n"
-"                    Accepted for compatibility; memory use does not depend on them.\n"
+"  [--cyclic-buffer KB] Page bitmaps made KB KiB at a time (default 4096);\n"
+"                    memory stays bounded for any guest size.\n"
+"  [--non-cyclic]    Page bitmaps made all at once.\n"
+"  [--splitblock-size KB] [--work-dir DIR] [--non-mmap]\n"
+"                    Accepted for compatibility.\n"
 "  [--check-params]  Only check the command line.\n"
 "  [--dry-run]       Do everything but write the output.\n"
 "  [--show-stats]    Print page statistics after the dump.\n"
@@ -107,7 +110,6 @@ static void print_help(void)
 "                    Write VMCOREINFO text for VMLINUX.\n"
 "  [--split] [--reassemble]\n"
 "                    Recognised; reported as not supported yet.\n"
-"  [--non-cyclic]    Accepted for compatibility.\n"
 "  [--config FILE] [--eppic FILE] [--vtop VADDR] [--xen-syms FILE]\n"
 "  [--xen-vmcoreinfo FILE] [--xen_phys_start ADDR]\n"
 "                    Refused: not supported by this makedumpfile.\n",
@@ -292,8 +294,11 @@ static int parse_args(int argc, char **argv, struct config *c)
 				fprintf(stderr, "makedumpfile: '%s' is not a size in KiB\n", optarg);
 				return 1;
 			}
+			if (opt == OPT_CYCLIC_BUFFER)
+				c->cyclic_kib = size;
 			break;
-		case OPT_WORK_DIR: case OPT_NON_MMAP: case OPT_NON_CYCLIC: break;
+		case OPT_NON_CYCLIC: c->non_cyclic = true; break;
+		case OPT_WORK_DIR: case OPT_NON_MMAP: break;
 		case OPT_CHECK_PARAMS: c->check_params = true; break;
 		case OPT_PHYSBASE_PROBE: c->physbase_probe = true; break;
 		case OPT_PHYS_BASE:

@@ -33,6 +33,8 @@ struct config {
 	int message_level;
 	uint64_t size_limit;
 	int num_threads;
+	uint64_t cyclic_kib;          /* --cyclic-buffer; 0: default */
+	bool non_cyclic;
 	const char *vmlinux, *vmcoreinfo_in, *vmcoreinfo_out;
 	bool physbase_probe, have_phys_base, have_kaslr_offset;
 	int64_t phys_base;

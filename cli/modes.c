@@ -73,9 +73,21 @@ static err_t *open_sink(const struct config *c, const char *out, struct sink **s
 	return NULL;
 }
 
+/* The writers may go over the pfns twice (bitmaps made a cycle at a time):
+ * the counts of excluded pages are those of the first time. */
 static err_t *filter_cb(void *arg, uint64_t start, uint64_t n, uint8_t *map)
 {
-	return filter_apply(arg, start, n, map);
+	struct filter *f = arg;
+	if (start + n > f->counted_to) {
+		f->counted_to = start + n;
+		return filter_apply(f, start, n, map);
+	}
+	uint64_t count[PC_COUNT], unreadable = f->unreadable;
+	memcpy(count, f->count, sizeof(count));
+	err_t *e = filter_apply(f, start, n, map);
+	memcpy(f->count, count, sizeof(count));
+	f->unreadable = unreadable;
+	return e;
 }
 
 static void print_stats(const struct out_stats *st, const struct dump *d, const struct filter *f)
@@ -157,6 +169,8 @@ int run_create(struct config *c)
 				 .last_tenth = -1 };
 	struct out_opts o = {
 		.codec = c->codec, .phys_base = hf.phys_base, .nthreads = compression_threads(c),
+		.cycle_pfns = c->non_cyclic ? UINT64_MAX : c->cyclic_kib > UINT64_MAX / 8192 ?
+			      UINT64_MAX : c->cyclic_kib * 8192,
 		.notes = p.notes, .notes_size = p.notes_size,
 		.sysname = "Linux", .nodename = hf.nodename, .release = hf.release,
 		.version = hf.version, .machine = hf.machine, .domainname = hf.domainname,

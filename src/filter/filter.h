@@ -17,6 +17,7 @@ struct filter {
 	uint64_t nsec, pps;
 	uint64_t count[PC_COUNT]; /* pages dropped per class */
 	uint64_t unreadable;      /* pfns whose struct page could not be read */
+	uint64_t counted_to;      /* pfns below this have been counted (callers' use) */
 	uint8_t *batch;
 	char release[66];
 };

@@ -120,6 +120,58 @@ static err_t *add_desc(struct page_out *po, uint64_t off, uint32_t size, uint32_
 	return NULL;
 }
 
+/* The bitmaps are made a cycle of pfns at a time, so that memory stays
+ * bounded whatever the guest's size: a guest of up to CYCLE_PFNS pages
+ * (128 GiB of 4 KiB pages) is one cycle and its bitmaps are made once; a
+ * larger one is gone through twice, once to count the pages kept and
+ * write the bitmaps, once to write the pages.  Cycles start on multiples
+ * of 2^18 pfns, so that no naturally aligned block the kernel manages as
+ * one (a buddy block, a huge page up to 1 GiB) is split between two
+ * cycles and seen from its tail only. */
+#define CYCLE_ALIGN (UINT64_C(1) << 18)
+#define CYCLE_PFNS (UINT64_C(32) << 20)   /* 4 MiB per bitmap */
+
+struct cycles {
+	struct dump *d;
+	const struct out_opts *o;
+	uint64_t max_pfn, len;       /* pfns per cycle */
+	uint8_t *bm1, *bm2;          /* the current cycle's bits */
+	uint64_t start, n;           /* the current cycle */
+	bool loaded;
+};
+
+static uint64_t cycle_len(uint64_t max_pfn, uint64_t limit)
+{
+	uint64_t len = limit / CYCLE_ALIGN * CYCLE_ALIGN;
+	if (len < CYCLE_ALIGN)
+		len = CYCLE_ALIGN;
+	return max_pfn < len ? (max_pfn + 7) / 8 * 8 : len;
+}
+
+/* Make the bitmaps of the cycle starting at START.  With FILTER false the
+ * kernel-aware filter is not run (first pass: it is, once per pfn). */
+static err_t *cycle_load(struct cycles *c, uint64_t start, struct out_stats *st)
+{
+	uint64_t n = c->max_pfn - start < c->len ? c->max_pfn - start : c->len;
+	size_t bytes = (size_t)div_up(n, 8);
+	memset(c->bm2, 0, bytes);
+	TRY(dump_saved_map(c->d, start, n, c->bm2));
+	if (st) {
+		memset(c->bm1, 0, bytes);
+		dump_ram_map(c->d, start, n, c->bm1);
+		for (size_t i = 0; i < bytes; i++)
+			c->bm1[i] |= c->bm2[i];   /* a saved page is RAM, whatever the ranges say */
+		st->ram_pages += popcount_map(c->bm1, bytes);
+		st->saved_pages += popcount_map(c->bm2, bytes);
+	}
+	if (c->o->filter)
+		TRY(c->o->filter(c->o->filter_arg, start, n, c->bm2));
+	c->start = start;
+	c->n = n;
+	c->loaded = true;
+	return NULL;
+}
+
 #define BATCH 256    /* pages per batch; one is compressed while the other is written */
 
 /* Write slot SL's page: its descriptor and data. */
@@ -144,39 +196,49 @@ static err_t *emit_slot(struct page_out *po, const struct out_opts *o, const str
 	return NULL;
 }
 
-/* Read the next pages of BM2 from *PFN on into batch B; *N is how many. */
-static err_t *read_batch(struct dump *d, const struct layout *L, const uint8_t *bm2,
-			 struct cpool *pool, int b, uint64_t *pfn, int *n)
+/* Read the next pages to dump from *PFN on into batch B; *N is how many. */
+static err_t *read_batch(struct dump *d, struct cycles *cy, struct cpool *pool, int b,
+			 uint64_t *pfn, int *n)
 {
 	uint64_t p = *pfn;
 	int k = 0, size = cpool_batch(pool);
 	err_t *e = NULL;
-	for (; p < L->max_pfn && k < size; p++) {
-		if ((p & 7) == 0 && !bm2[p >> 3]) {
-			p += 7;
-			continue;
-		}
-		if (!(bm2[p >> 3] >> (p & 7) & 1))
-			continue;
-		enum page_state state;
-		if ((e = dump_read_page(d, p, cpool_slot(pool, b, k)->page, &state)))
+	while (k < size && p < cy->max_pfn) {
+		if (p >= cy->start + cy->n && (e = cycle_load(cy, cy->start + cy->n, NULL)))
 			break;
-		if (state != PAGE_PRESENT) {
-			e = err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page vanished from the input", p);
-			break;
+		uint64_t i = p - cy->start, end = cy->n;
+		const uint8_t *bm = cy->bm2;
+		for (; i < end && k < size; i++) {
+			if ((i & 7) == 0 && !bm[i >> 3]) {
+				i += 7;
+				continue;
+			}
+			if (!(bm[i >> 3] >> (i & 7) & 1))
+				continue;
+			enum page_state state;
+			uint64_t pf = cy->start + i;
+			if ((e = dump_read_page(d, pf, cpool_slot(pool, b, k)->page, &state)))
+				break;
+			if (state != PAGE_PRESENT) {
+				e = err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page vanished from the input", pf);
+				break;
+			}
+			k++;
 		}
-		k++;
+		p = cy->start + (i < end ? i : end);
+		if (e)
+			break;
 	}
 	*pfn = p;
 	*n = k;
 	return e;
 }
 
-/* Write every page of BM2; on success *DATA_END is the end of the data.
+/* Write every page the cycles keep; on success *DATA_END is the end of the data.
  * Batches alternate: while the pool compresses one, this thread writes out
  * the one before and reads the one after. */
 static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts *o,
-			  const struct layout *L, const uint8_t *bm2, struct out_stats *st,
+			  const struct layout *L, struct cycles *cy, struct out_stats *st,
 			  uint64_t *data_end)
 {
 	uint64_t ps = L->bs, pos = L->data_off, done = 0;
@@ -207,7 +269,7 @@ static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts 
 	int cur = 0, prev_n = 0;
 	for (;;) {
 		int n = 0;
-		e = read_batch(d, L, bm2, pool, cur, &pfn, &n);
+		e = read_batch(d, cy, pool, cur, &pfn, &n);
 		if (!e && n)
 			cpool_submit(pool, cur, n, share_zero);
 		if (prev_n) {
@@ -262,23 +324,48 @@ err_t *write_kdump(struct dump *d, struct sink *s, const struct out_opts *o, str
 	}
 
 	err_t *e = NULL;
-	uint8_t *bm1 = calloc(1, L.bitmap_len), *bm2 = calloc(1, L.bitmap_len);
+	struct cycles cy = { .d = d, .o = o, .max_pfn = L.max_pfn };
+	cy.len = cycle_len(L.max_pfn, o->cycle_pfns ? o->cycle_pfns : CYCLE_PFNS);
+	size_t cbytes = (size_t)div_up(cy.len, 8);
+	cy.bm1 = malloc(cbytes);
+	cy.bm2 = malloc(cbytes);
 	uint8_t *hdr = calloc(1, bs), *sub = calloc(1, L.sub_hdr_blocks * bs);
-	if (!bm1 || !bm2 || !hdr || !sub) {
+	if (!cy.bm1 || !cy.bm2 || !hdr || !sub) {
 		e = err_new(ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	dump_ram_map(d, 0, L.max_pfn, bm1);
-	e = dump_saved_map(d, 0, L.max_pfn, bm2);
-	if (e)
-		goto out;
-	for (uint64_t i = 0; i < map_bytes; i++)
-		bm1[i] |= bm2[i];   /* a saved page is RAM, whatever the ranges say */
-	st->ram_pages = popcount_map(bm1, map_bytes);
-	st->saved_pages = popcount_map(bm2, map_bytes);
-	if (o->filter && (e = o->filter(o->filter_arg, 0, L.max_pfn, bm2)))
-		goto out;
-	L.count = popcount_map(bm2, map_bytes);
+	/* First pass: both bitmaps, a cycle at a time, and the count of pages
+	 * kept, which places the data after the descriptors. */
+	st->ram_pages = st->saved_pages = 0;
+	for (uint64_t start = 0; start < L.max_pfn; start += cy.len) {
+		if ((e = cycle_load(&cy, start, st)))
+			goto out;
+		size_t bytes = (size_t)div_up(cy.n, 8);
+		L.count += popcount_map(cy.bm2, bytes);
+		if ((e = sink_pwrite(s, L.bitmap_off + start / 8, cy.bm1, bytes)) ||
+		    (e = sink_pwrite(s, L.bitmap_off + L.bitmap_len + start / 8, cy.bm2, bytes)))
+			goto out;
+	}
+	/* the bitmaps' padding to whole blocks */
+	if (map_bytes < L.bitmap_len) {
+		uint64_t pad = L.bitmap_len - map_bytes;
+		uint8_t *zero = calloc(1, pad);
+		if (!zero) {
+			e = err_new(ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (!(e = sink_pwrite(s, L.bitmap_off + map_bytes, zero, pad)))
+			e = sink_pwrite(s, L.bitmap_off + L.bitmap_len + map_bytes, zero, pad);
+		free(zero);
+		if (e)
+			goto out;
+	}
+	/* One cycle: its bitmap is still there for the pages.  More: the
+	 * second pass starts over from pfn 0. */
+	if (cy.start != 0) {
+		cy.start = 0;
+		cy.n = 0;
+	}
 	L.data_off = L.desc_off + L.count * 24;
 
 	uint32_t status = (o->codec ? o->codec->flag : 0) | o->extra_status;
@@ -286,12 +373,10 @@ err_t *write_kdump(struct dump *d, struct sink *s, const struct out_opts *o, str
 	fill_sub_header(sub, d, o, &L, notes_off);
 	if (o->notes_size)
 		memcpy(sub + sub_size, o->notes, o->notes_size);
-	if ((e = sink_pwrite(s, 0, hdr, bs)) || (e = sink_pwrite(s, bs, sub, L.sub_hdr_blocks * bs)) ||
-	    (e = sink_pwrite(s, L.bitmap_off, bm1, L.bitmap_len)) ||
-	    (e = sink_pwrite(s, L.bitmap_off + L.bitmap_len, bm2, L.bitmap_len)))
+	if ((e = sink_pwrite(s, 0, hdr, bs)) || (e = sink_pwrite(s, bs, sub, L.sub_hdr_blocks * bs)))
 		goto out;
 	uint64_t end = 0;
-	e = write_pages(d, s, o, &L, bm2, st, &end);
+	e = write_pages(d, s, o, &L, &cy, st, &end);
 	if (!e)
 		e = s->flush(s);
 	if (e && err_code(e) == ERR_NOSPC) {
@@ -313,8 +398,8 @@ err_t *write_kdump(struct dump *d, struct sink *s, const struct out_opts *o, str
 	}
 	st->bytes = end;
 out:
-	free(bm1);
-	free(bm2);
+	free(cy.bm1);
+	free(cy.bm2);
 	free(hdr);
 	free(sub);
 	return e;

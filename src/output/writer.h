@@ -15,6 +15,9 @@ struct out_opts {
 	const struct codec *codec;    /* NULL: pages stored raw */
 	int dump_level;
 	int nthreads;                 /* compression threads (1 = the caller only) */
+	/* pfns whose bitmap bits are made at a time (0: the default, 4 MiB of
+	 * bits; UINT64_MAX: all at once) */
+	uint64_t cycle_pfns;
 	uint32_t extra_status;        /* e.g. DUMP_DH_QEMU_ORIGIN */
 	int64_t phys_base;
 	/* The note blob to write (may differ from the input's, e.g. with a
