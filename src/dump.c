@@ -74,6 +74,16 @@ err_t *dump_open(const char *path, struct dump **out)
 	return NULL;
 }
 
+uint64_t dump_zero_run(struct dump *d, uint64_t pfn, uint64_t max, bool *zero)
+{
+	*zero = false;
+	if (!max)
+		return 0;
+	if (!d->reader->zero_run)
+		return max;
+	return d->reader->zero_run(d, pfn, max, zero);
+}
+
 err_t *dump_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_state *state)
 {
 	if (pfn >= d->max_pfn) {

@@ -83,6 +83,8 @@ struct dump_reader {
 	/* Set bit (pfn - START) of MAP for every pfn in [START, START+N) whose
 	 * content the dump holds (MAP is zeroed by the caller). */
 	err_t *(*saved_map)(struct dump *d, uint64_t start, uint64_t n, uint8_t *map);
+	/* Optional: see dump_zero_run(). */
+	uint64_t (*zero_run)(struct dump *d, uint64_t pfn, uint64_t max, bool *zero);
 	void (*close)(struct dump *d);
 };
 
@@ -92,6 +94,11 @@ extern const struct dump_reader reader_elf, reader_kdump;
 err_t *dump_open(const char *path, struct dump **out);
 err_t *dump_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_state *state);
 void dump_close(struct dump *d);
+
+/* The length (1 to MAX pages) of the run from PFN whose pages are all
+ * known to be saved and zero without reading them (*ZERO true: holes of
+ * a sparse input file), or not known to be (*ZERO false: read them). */
+uint64_t dump_zero_run(struct dump *d, uint64_t pfn, uint64_t max, bool *zero);
 
 /* A human description: "QEMU ELF64 (sections first)", "flattened kdump-compressed v6" */
 const char *dump_describe(const struct dump *d, char *buf, size_t len);

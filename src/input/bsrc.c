@@ -21,6 +21,18 @@ err_t *bsrc_read(struct bsrc *b, uint64_t off, void *buf, size_t len)
 	return b->read(b, off, buf, len);
 }
 
+uint64_t bsrc_hole_run(struct bsrc *b, uint64_t off, uint64_t max, bool *hole)
+{
+	*hole = false;
+	if (!max)
+		return 0;
+	if (!b->hole_run || off >= b->size)
+		return max;
+	if (max > b->size - off)
+		max = b->size - off;
+	return b->hole_run(b, off, max, hole);
+}
+
 void bsrc_destroy(struct bsrc *b)
 {
 	if (b)
@@ -38,6 +50,9 @@ struct file_src {
 	uint8_t *win;
 	uint64_t win_off;
 	size_t win_len;
+	/* the last extent found by SEEK_DATA / SEEK_HOLE */
+	uint64_t ext_start, ext_end;
+	bool ext_hole;
 };
 
 static err_t *pread_full(int fd, const char *name, uint64_t off, void *buf, size_t len)
@@ -77,6 +92,36 @@ static err_t *file_read(struct bsrc *b, uint64_t off, void *buf, size_t len)
 	}
 	memcpy(buf, f->win + (off - f->win_off), len);
 	return NULL;
+}
+
+/* One lseek() per extent met, not per page: a dense file is one extent. */
+static uint64_t file_hole_run(struct bsrc *b, uint64_t off, uint64_t max, bool *hole)
+{
+	struct file_src *f = (struct file_src *)b;
+	if (off < f->ext_start || off >= f->ext_end) {
+		off_t data = lseek(f->fd, (off_t)off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO) {
+			f->ext_start = off;           /* a hole up to the end */
+			f->ext_end = b->size;
+			f->ext_hole = true;
+		} else if (data < 0) {
+			f->ext_start = 0;             /* no hole information */
+			f->ext_end = b->size;
+			f->ext_hole = false;
+		} else if ((uint64_t)data > off) {
+			f->ext_start = off;
+			f->ext_end = (uint64_t)data;
+			f->ext_hole = true;
+		} else {
+			off_t h = lseek(f->fd, (off_t)off, SEEK_HOLE);
+			f->ext_start = off;
+			f->ext_end = h > data ? (uint64_t)h : b->size;
+			f->ext_hole = false;
+		}
+	}
+	*hole = f->ext_hole;
+	uint64_t n = f->ext_end - off;
+	return n < max ? n : max;
 }
 
 static void file_destroy(struct bsrc *b)
@@ -126,6 +171,8 @@ err_t *bsrc_file_open(const char *path, struct bsrc **out)
 	f->b.size = size;
 	f->b.read = file_read;
 	f->b.destroy = file_destroy;
+	if (S_ISREG(st.st_mode))
+		f->b.hole_run = file_hole_run;
 	*out = &f->b;
 	return NULL;
 }

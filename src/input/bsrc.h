@@ -15,6 +15,10 @@ struct bsrc {
 	uint64_t size;     /* readable size in bytes */
 	bool flattened;    /* content comes from a flattened stream */
 	err_t *(*read)(struct bsrc *b, uint64_t off, void *buf, size_t len);
+	/* Optional: the length of the run from OFF (at most MAX bytes) that is
+	 * all a hole of the file (*HOLE true: reads as zeros, costs no disk)
+	 * or not known to be one (*HOLE false). */
+	uint64_t (*hole_run)(struct bsrc *b, uint64_t off, uint64_t max, bool *hole);
 	void (*destroy)(struct bsrc *b);
 };
 
@@ -30,6 +34,9 @@ err_t *bsrc_flat_open(struct bsrc *inner, struct bsrc **out);
 
 /* Read exactly LEN bytes at OFF; an error names the file and the offset. */
 err_t *bsrc_read(struct bsrc *b, uint64_t off, void *buf, size_t len);
+
+/* b->hole_run, or "no hole" when the source cannot tell. */
+uint64_t bsrc_hole_run(struct bsrc *b, uint64_t off, uint64_t max, bool *hole);
 
 void bsrc_destroy(struct bsrc *b);
 

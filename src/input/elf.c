@@ -321,6 +321,36 @@ static err_t *elf_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_s
 	return NULL;
 }
 
+static uint64_t elf_zero_run(struct dump *d, uint64_t pfn, uint64_t max, bool *zero)
+{
+	struct elf_priv *ep = d->priv;
+	uint64_t ps = d->page_size, pa = pfn * ps;
+	size_t lo = 0, hi = ep->nmap;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ep->map[mid].end <= pa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const struct pmap *m = lo < ep->nmap ? &ep->map[lo] : NULL;
+	if (!m || m->start > pa || m->data_end < pa + ps)
+		return 1;       /* not one whole saved page: read it */
+	uint64_t pages = (m->data_end - pa) / ps;
+	if (pages > max)
+		pages = max;
+	bool hole;
+	uint64_t len = bsrc_hole_run(d->src, m->off + (pa - m->start), pages * ps, &hole);
+	if (hole && len >= ps) {
+		*zero = true;
+		return len / ps;
+	}
+	if (hole)
+		return 1;
+	len = div_up(len, ps);
+	return len < 1 ? 1 : len;
+}
+
 static err_t *elf_saved_map(struct dump *d, uint64_t start, uint64_t n, uint8_t *map)
 {
 	struct elf_priv *ep = d->priv;
@@ -356,6 +386,6 @@ const struct dump_reader reader_elf = {
 	.probe = elf_probe,
 	.open = elf_open,
 	.read_page = elf_read_page,
-	.saved_map = elf_saved_map,
+	.saved_map = elf_saved_map, .zero_run = elf_zero_run,
 	.close = elf_close,
 };

@@ -29,6 +29,7 @@ struct cpool {
 	enum cslot_kind zero_kind;
 	uint8_t *zero_out;
 	size_t zero_size;
+	struct cslot zero_slot;
 	pthread_mutex_t lock;
 	pthread_cond_t work, done;
 	unsigned long seq;
@@ -115,8 +116,8 @@ static void do_page(struct cpool *p, struct codec_ctx *cc, struct cslot *s, bool
 	if (p->codec && !page_looks_incompressible(s->page, p->page_size))
 		c = p->codec->compress(cc, s->buf, p->out_cap, s->page, p->page_size);
 	s->kind = c ? CSLOT_COMPRESSED : CSLOT_RAW;
-	s->out = s->buf;
-	s->size = c;
+	s->out = c ? s->buf : s->page;
+	s->size = c ? c : p->page_size;
 }
 
 /* With the lock held: the oldest submitted batch with pages to hand out. */
@@ -212,9 +213,11 @@ err_t *cpool_create(const struct codec *codec, int nthreads, uint32_t page_size,
 		size_t c = codec ? codec->compress(p->cc[nthreads], p->zero_out, p->out_cap, zero,
 						   page_size) : 0;
 		p->zero_kind = c ? CSLOT_COMPRESSED : CSLOT_RAW;
-		p->zero_size = c;
+		p->zero_size = c ? c : page_size;
 		if (!c)
 			p->zero_out = zero;
+		p->zero_slot = (struct cslot){ .kind = p->zero_kind, .size = p->zero_size,
+					       .page = zero, .out = p->zero_out };
 	}
 	/* One thread does the work in cpool_wait() itself. */
 	for (int t = 0; !e && nthreads > 1 && t < nthreads; t++) {
@@ -260,6 +263,11 @@ void cpool_destroy(struct cpool *p)
 	free(p->cc);
 	free(p->mem);
 	free(p);
+}
+
+const struct cslot *cpool_zero_slot(const struct cpool *p)
+{
+	return &p->zero_slot;
 }
 
 int cpool_batch(const struct cpool *p)

@@ -23,9 +23,9 @@ enum cslot_kind {
 
 struct cslot {
 	enum cslot_kind kind;
-	size_t size;             /* compressed size (CSLOT_COMPRESSED) */
+	size_t size;             /* bytes at out (not for CSLOT_ZERO) */
 	uint8_t *page;           /* input, filled by the caller */
-	const uint8_t *out;      /* compressed data (CSLOT_COMPRESSED) */
+	const uint8_t *out;      /* what to write: compressed data, or the page */
 	uint8_t *buf;            /* the slot's own output buffer */
 };
 
@@ -38,6 +38,9 @@ err_t *cpool_create(const struct codec *codec, int nthreads, uint32_t page_size,
 void cpool_destroy(struct cpool *p);
 
 int cpool_batch(const struct cpool *p);
+/* What an all-zero page becomes without the zero check (compressed or
+ * raw), for pages known to be zero without reading them. */
+const struct cslot *cpool_zero_slot(const struct cpool *p);
 struct cslot *cpool_slot(struct cpool *p, int b, int i);
 
 /* Hand batch B's slots [0, N) to the threads.  With ZERO_CHECK, all-zero

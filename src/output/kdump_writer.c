@@ -138,6 +138,9 @@ struct cycles {
 	uint8_t *bm1, *bm2;          /* the current cycle's bits */
 	uint64_t start, n;           /* the current cycle */
 	bool loaded;
+	/* pfns below known_end are known to be zero (known_zero) or not */
+	uint64_t known_end;
+	bool known_zero;
 };
 
 static uint64_t cycle_len(uint64_t max_pfn, uint64_t limit)
@@ -188,7 +191,7 @@ static err_t *emit_slot(struct page_out *po, const struct out_opts *o, const str
 		*pos += sl->size;
 		break;
 	default:
-		TRY(sink_pwrite(po->s, *pos, sl->page, ps));
+		TRY(sink_pwrite(po->s, *pos, sl->out, ps));
 		TRY(add_desc(po, *pos, (uint32_t)ps, 0));
 		*pos += ps;
 	}
@@ -196,13 +199,17 @@ static err_t *emit_slot(struct page_out *po, const struct out_opts *o, const str
 	return NULL;
 }
 
-/* Read the next pages to dump from *PFN on into batch B; *N is how many. */
+/* Read the next pages to dump from *PFN on into batch B; *N is how many.
+ * Or, when the next page to dump starts a run known to be zero without
+ * reading it (holes of a sparse input), return no pages but the run:
+ * [*ZFIRST, *ZFIRST + *ZLEN), within the current cycle. */
 static err_t *read_batch(struct dump *d, struct cycles *cy, struct cpool *pool, int b,
-			 uint64_t *pfn, int *n)
+			 uint64_t *pfn, int *n, uint64_t *zfirst, uint64_t *zlen)
 {
 	uint64_t p = *pfn;
 	int k = 0, size = cpool_batch(pool);
 	err_t *e = NULL;
+	*zlen = 0;
 	while (k < size && p < cy->max_pfn) {
 		if (p >= cy->start + cy->n && (e = cycle_load(cy, cy->start + cy->n, NULL)))
 			break;
@@ -215,8 +222,21 @@ static err_t *read_batch(struct dump *d, struct cycles *cy, struct cpool *pool, 
 			}
 			if (!(bm[i >> 3] >> (i & 7) & 1))
 				continue;
-			enum page_state state;
 			uint64_t pf = cy->start + i;
+			if (pf >= cy->known_end) {
+				uint64_t run = dump_zero_run(d, pf, cy->start + end - pf, &cy->known_zero);
+				cy->known_end = pf + run;
+			}
+			if (cy->known_zero) {
+				if (k)
+					break;          /* the run comes next time */
+				*zfirst = pf;
+				*zlen = cy->known_end - pf;
+				*pfn = cy->known_end;
+				*n = 0;
+				return NULL;
+			}
+			enum page_state state;
 			if ((e = dump_read_page(d, pf, cpool_slot(pool, b, k)->page, &state)))
 				break;
 			if (state != PAGE_PRESENT) {
@@ -226,12 +246,36 @@ static err_t *read_batch(struct dump *d, struct cycles *cy, struct cpool *pool, 
 			k++;
 		}
 		p = cy->start + (i < end ? i : end);
-		if (e)
+		if (e || (i < end && k < size))
 			break;
 	}
 	*pfn = p;
 	*n = k;
 	return e;
+}
+
+/* Descriptors (and data) for the pages of [FIRST, FIRST + LEN) kept by the
+ * current cycle, all known to be zero. */
+static err_t *emit_zero_run(struct page_out *po, const struct out_opts *o, struct cycles *cy,
+			    struct cpool *pool, bool share_zero, uint64_t first, uint64_t len,
+			    uint64_t ps, uint64_t zero_off, uint64_t *pos, struct out_stats *st,
+			    uint64_t *count)
+{
+	struct cslot zs = *cpool_zero_slot(pool);
+	if (share_zero)
+		zs.kind = CSLOT_ZERO;
+	const uint8_t *bm = cy->bm2;
+	for (uint64_t i = first - cy->start, end = i + len; i < end; i++) {
+		if ((i & 7) == 0 && end - i >= 8 && !bm[i >> 3]) {
+			i += 7;
+			continue;
+		}
+		if (!(bm[i >> 3] >> (i & 7) & 1))
+			continue;
+		TRY(emit_slot(po, o, &zs, ps, zero_off, pos, st));
+		(*count)++;
+	}
+	return NULL;
 }
 
 /* Write every page the cycles keep; on success *DATA_END is the end of the data.
@@ -269,23 +313,30 @@ static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts 
 	int cur = 0, prev_n = 0;
 	for (;;) {
 		int n = 0;
-		e = read_batch(d, cy, pool, cur, &pfn, &n);
+		uint64_t zfirst = 0, zlen = 0;
+		e = read_batch(d, cy, pool, cur, &pfn, &n, &zfirst, &zlen);
 		if (!e && n)
 			cpool_submit(pool, cur, n, share_zero);
+		uint64_t before = done;
 		if (prev_n) {
 			int b = 1 - cur;
 			cpool_wait(pool, b);
 			for (int i = 0; i < prev_n && !e; i++)
 				e = emit_slot(po, o, cpool_slot(pool, b, i), ps, zero_off, &pos, st);
 			done += (uint64_t)prev_n;
-			if (o->progress && (done & ~(uint64_t)4095) !=
-			    ((done - (uint64_t)prev_n) & ~(uint64_t)4095))
-				o->progress(o->progress_arg, done, L->count);
+			prev_n = 0;
 		}
-		if (e || !n)
+		if (!e && zlen)
+			e = emit_zero_run(po, o, cy, pool, share_zero, zfirst, zlen, ps, zero_off, &pos,
+					  st, &done);
+		if (o->progress && (done >> 12) != (before >> 12))
+			o->progress(o->progress_arg, done, L->count);
+		if (e || (!n && !zlen))
 			break;
-		prev_n = n;
-		cur = 1 - cur;
+		if (n) {
+			prev_n = n;
+			cur = 1 - cur;
+		}
 	}
 	if (e)
 		goto out;
