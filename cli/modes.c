@@ -27,6 +27,7 @@ struct progress {
 	struct timespec start;
 	bool tty;
 	int last_tenth;
+	uint32_t page_size;
 };
 
 static double elapsed(const struct timespec *t0)
@@ -51,7 +52,10 @@ static void progress_cb(void *arg, uint64_t done, uint64_t total)
 	p->last_tenth = tenth;
 	double t = elapsed(&p->start);
 	double eta = frac > 0 ? t / frac - t : 0;
-	fprintf(stderr, "\r%-34s: [%5.1f %%] eta: %4.0fs", p->label, frac * 100.0, final ? 0 : eta);
+	/* pages gone through (read, or known zero), in MB of guest memory */
+	double rate = t > 0 ? (double)done * p->page_size / 1e6 / t : 0;
+	fprintf(stderr, "\r%-34s: [%5.1f %%] eta: %4.0fs  %7.1f MB/s", p->label, frac * 100.0,
+		final ? 0 : eta, rate);
 	if (final)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -90,7 +94,8 @@ static err_t *filter_cb(void *arg, uint64_t start, uint64_t n, uint8_t *map)
 	return e;
 }
 
-static void print_stats(const struct out_stats *st, const struct dump *d, const struct filter *f)
+static void print_stats(const struct out_stats *st, const struct dump *d, const struct filter *f,
+			double seconds)
 {
 	const int lv = ML_REPORT | ML_COMMON;
 	msg(lv, "\nSTATS\n");
@@ -110,6 +115,12 @@ static void print_stats(const struct out_stats *st, const struct dump *d, const 
 	msg(lv, "  pages written         : %" PRIu64 "\n", st->dumped_pages);
 	msg(lv, "  output size           : %" PRIu64 " bytes (%.1f%% of RAM)\n", st->bytes,
 	    st->ram_pages ? 100.0 * (double)st->bytes / ((double)st->ram_pages * d->page_size) : 0);
+	if (seconds > 0) {
+		double pages = (double)(st->dumped_pages + st->zero_pages);
+		msg(lv, "  time writing pages    : %.2f s\n", seconds);
+		msg(lv, "  throughput            : %.1f MB/s of pages kept, %.1f MB/s written\n",
+		    pages * d->page_size / 1e6 / seconds, (double)st->bytes / 1e6 / seconds);
+	}
 }
 
 
@@ -166,7 +177,7 @@ int run_create(struct config *c)
 		return 1;
 	}
 	struct progress prog = { .label = "Copying data", .tty = isatty(STDERR_FILENO),
-				 .last_tenth = -1 };
+				 .last_tenth = -1, .page_size = d->page_size };
 	struct out_opts o = {
 		.codec = c->codec, .phys_base = hf.phys_base, .nthreads = compression_threads(c),
 		.cycle_pfns = c->non_cyclic ? UINT64_MAX : c->cyclic_kib > UINT64_MAX / 8192 ?
@@ -185,6 +196,7 @@ int run_create(struct config *c)
 	    p.origin == ORIGIN_CONVERTED)
 		o.extra_status |= DUMP_DH_QEMU_ORIGIN;
 	struct out_stats st;
+	double seconds = 0;
 	int status = 1;
 	bool keep = false, created = false;
 	for (int li = 0; li < c->nlevels; li++) {
@@ -209,6 +221,7 @@ int run_create(struct config *c)
 		e = c->elf_out ? write_elf(d, s, &o, &st) : write_kdump(d, s, &o, &st);
 		if (!e)
 			e = s->finish(s);
+		seconds = elapsed(&prog.start);
 		sink_destroy(s);
 		s = NULL;
 		if (e && st.incomplete && li + 1 < c->nlevels && !c->flatten) {
@@ -231,7 +244,7 @@ int run_create(struct config *c)
 		err_free(e);
 	} else {
 		if (c->show_stats)
-			print_stats(&st, d, o.filter ? &flt : NULL);
+			print_stats(&st, d, o.filter ? &flt : NULL, seconds);
 		if (!c->flatten && !c->dry_run)
 			msg(ML_COMMON, "\nThe dumpfile is saved to %s.\n", out);
 		status = 0;
