@@ -77,13 +77,21 @@ static err_t *open_sink(const struct config *c, const char *out, struct sink **s
 	return NULL;
 }
 
-/* The writers may go over the pfns twice (bitmaps made a cycle at a time):
- * the counts of excluded pages are those of the first time. */
+/* The writers may go over a cycle of pfns more than once (bitmaps made a
+ * cycle at a time): the counts of excluded pages are those of the first
+ * time.  Cycles are known by their first pfn. */
 static err_t *filter_cb(void *arg, uint64_t start, uint64_t n, uint8_t *map)
 {
 	struct filter *f = arg;
-	if (start + n > f->counted_to) {
-		f->counted_to = start + n;
+	bool seen = false;
+	for (size_t i = 0; i < f->ncounted && !seen; i++)
+		seen = f->counted[i] == start;
+	if (!seen) {
+		uint64_t *nc = realloc(f->counted, (f->ncounted + 1) * sizeof(*nc));
+		if (!nc)
+			return err_new(ERR_NOMEM, "out of memory");
+		f->counted = nc;
+		f->counted[f->ncounted++] = start;
 		return filter_apply(f, start, n, map);
 	}
 	uint64_t count[PC_COUNT], unreadable = f->unreadable;
@@ -118,7 +126,7 @@ static void print_stats(const struct out_stats *st, const struct dump *d, const 
 	if (seconds > 0) {
 		double pages = (double)(st->dumped_pages + st->zero_pages);
 		msg(lv, "  time writing pages    : %.2f s\n", seconds);
-		msg(lv, "  throughput            : %.1f MB/s of pages kept, %.1f MB/s written\n",
+		msg(lv, "  throughput            : %.1f MB/s of guest pages, %.1f MB/s written\n",
 		    pages * d->page_size / 1e6 / seconds, (double)st->bytes / 1e6 / seconds);
 	}
 }
@@ -203,6 +211,7 @@ int run_create(struct config *c)
 		memset(&st, 0, sizeof(st));
 		o.dump_level = c->levels[li] | prev_level;
 		memset(flt.count, 0, sizeof(flt.count));
+		flt.ncounted = 0;
 		flt.dump_level = o.dump_level;
 		if (need_filter) {
 			const char *blind[4];

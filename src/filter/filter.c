@@ -113,6 +113,9 @@ void filter_deinit(struct filter *f)
 {
 	free(f->maps);
 	free(f->batch);
+	free(f->counted);
+	f->counted = NULL;
+	f->ncounted = 0;
 	f->maps = NULL;
 	f->batch = NULL;
 }

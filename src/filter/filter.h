@@ -17,7 +17,8 @@ struct filter {
 	uint64_t nsec, pps;
 	uint64_t count[PC_COUNT]; /* pages dropped per class */
 	uint64_t unreadable;      /* pfns whose struct page could not be read */
-	uint64_t counted_to;      /* pfns below this have been counted (callers' use) */
+	uint64_t *counted;        /* callers' use: ranges counted, by first pfn */
+	size_t ncounted;
 	uint8_t *batch;
 	char release[66];
 };

@@ -35,14 +35,81 @@ static err_t *push(struct pieces *ps, struct piece pc)
 	return NULL;
 }
 
-static inline bool kept(const uint8_t *bm, uint64_t pfn)
+/* Which pfns are written, made a cycle of pfns at a time so that memory
+ * stays bounded for any guest (see kdump_writer.c).  Segments and pieces
+ * are gone through in pfn order, mostly, so a cycle is seldom made twice;
+ * a guest of one cycle makes it once. */
+#define CYCLE_ALIGN (UINT64_C(1) << 18)
+#define CYCLE_PFNS (UINT64_C(32) << 20)
+
+struct kept_map {
+	struct dump *d;
+	const struct out_opts *o;
+	struct out_stats *st;
+	uint64_t len, start, n;
+	uint8_t *counted;        /* per cycle: statistics taken (the first time) */
+	uint8_t *bm, *page;
+	bool loaded;
+	err_t *err;              /* the first failure, kept until the end */
+};
+
+static err_t *kept_load(struct kept_map *k, uint64_t start)
 {
-	return bm[pfn >> 3] >> (pfn & 7) & 1;
+	struct dump *d = k->d;
+	uint64_t n = d->max_pfn - start < k->len ? d->max_pfn - start : k->len;
+	size_t bytes = (size_t)div_up(n, 8);
+	bool count = !k->counted[start / k->len];
+	k->loaded = false;
+	memset(k->bm, 0, bytes);
+	TRY(dump_saved_map(d, start, n, k->bm));
+	if (count)
+		for (size_t i = 0; i < bytes; i++)
+			k->st->saved_pages += (uint64_t)__builtin_popcount(k->bm[i]);
+	if (k->o->filter)
+		TRY(k->o->filter(k->o->filter_arg, start, n, k->bm));
+	if (k->o->dump_level & 1) {
+		/* Zero pages are left out: ELF headers must say so before any
+		 * page is written, so they are read here once more. */
+		uint64_t known_end = 0;
+		bool zero = false;
+		for (uint64_t i = 0; i < n; i++) {
+			if (!(k->bm[i >> 3] >> (i & 7) & 1))
+				continue;
+			if (start + i >= known_end)
+				known_end = start + i + dump_zero_run(d, start + i, n - i, &zero);
+			if (!zero) {
+				enum page_state state;
+				TRY(dump_read_page(d, start + i, k->page, &state));
+				if (!is_zero_page(k->page, d->page_size))
+					continue;
+			}
+			k->bm[i >> 3] &= (uint8_t)~(1u << (i & 7));
+			if (count)
+				k->st->zero_pages++;
+		}
+	}
+	k->counted[start / k->len] = 1;
+	k->start = start;
+	k->n = n;
+	k->loaded = true;
+	return NULL;
+}
+
+static bool kept(struct kept_map *k, uint64_t pfn)
+{
+	if (!k->loaded || pfn < k->start || pfn >= k->start + k->n) {
+		if (k->err || pfn >= k->d->max_pfn)
+			return false;
+		if ((k->err = kept_load(k, pfn / k->len * k->len)))
+			return false;
+	}
+	uint64_t i = pfn - k->start;
+	return k->bm[i >> 3] >> (i & 7) & 1;
 }
 
 /* Cut one source segment [pa, pa+memsz) into pieces; nothing at or past
  * MAX_PFN is written. */
-static err_t *split_segment(struct pieces *out, const uint8_t *bm, uint64_t page, uint64_t max_pfn,
+static err_t *split_segment(struct pieces *out, struct kept_map *bm, uint64_t page, uint64_t max_pfn,
 			    uint64_t pa, uint64_t va, uint64_t memsz)
 {
 	if (pa / page >= max_pfn)
@@ -77,37 +144,11 @@ static err_t *split_segment(struct pieces *out, const uint8_t *bm, uint64_t page
 		}
 		pfn = run;
 	}
+	if (bm->err)
+		return bm->err;
 	if (open)
 		TRY(push(out, cur));
 	return NULL;
-}
-
-static err_t *build_bitmap(struct dump *d, const struct out_opts *o, uint8_t *bm,
-			   struct out_stats *st)
-{
-	TRY(dump_saved_map(d, 0, d->max_pfn, bm));
-	for (uint64_t i = 0; i < div_up(d->max_pfn, 8); i++)
-		st->saved_pages += (uint64_t)__builtin_popcount(bm[i]);
-	if (o->filter)
-		TRY(o->filter(o->filter_arg, 0, d->max_pfn, bm));
-	if (!(o->dump_level & 1))
-		return NULL;
-	uint8_t *page = malloc(d->page_size);
-	if (!page)
-		return err_new(ERR_NOMEM, "out of memory");
-	err_t *e = NULL;
-	for (uint64_t pfn = 0; pfn < d->max_pfn && !e; pfn++) {
-		if (!kept(bm, pfn))
-			continue;
-		enum page_state state;
-		e = dump_read_page(d, pfn, page, &state);
-		if (!e && is_zero_page(page, d->page_size)) {
-			bm[pfn >> 3] &= (uint8_t)~(1u << (pfn & 7));
-			st->zero_pages++;
-		}
-	}
-	free(page);
-	return e;
 }
 
 static void put_phdr(uint8_t *p, bool is64, bool be, uint32_t type, uint64_t off, uint64_t va,
@@ -183,7 +224,7 @@ static err_t *write_headers(struct dump *d, struct sink *s, const struct out_opt
 }
 
 static err_t *write_data(struct dump *d, struct sink *s, const struct out_opts *o,
-			 const struct pieces *pcs, const uint8_t *bm, uint64_t off,
+			 const struct pieces *pcs, struct kept_map *bm, uint64_t off,
 			 struct out_stats *st, uint64_t *end)
 {
 	uint64_t ps = d->page_size, total = 0, done = 0;
@@ -215,6 +256,8 @@ static err_t *write_data(struct dump *d, struct sink *s, const struct out_opts *
 		}
 	}
 	free(page);
+	if (!e && bm->err)
+		e = bm->err;
 	if (!e && o->progress)
 		o->progress(o->progress_arg, total, total);
 	*end = off;
@@ -224,25 +267,34 @@ static err_t *write_data(struct dump *d, struct sink *s, const struct out_opts *
 err_t *write_elf(struct dump *d, struct sink *s, const struct out_opts *o, struct out_stats *st)
 {
 	uint64_t ps = d->page_size;
-	uint8_t *bm = calloc(1, div_up(d->max_pfn, 8) + 8);
+	struct kept_map km = { .d = d, .o = o, .st = st };
+	uint64_t limit = o->cycle_pfns ? o->cycle_pfns : CYCLE_PFNS;
+	km.len = limit / CYCLE_ALIGN * CYCLE_ALIGN;
+	if (km.len < CYCLE_ALIGN)
+		km.len = CYCLE_ALIGN;
+	if (d->max_pfn < km.len)
+		km.len = (d->max_pfn + 7) / 8 * 8;
 	struct pieces pcs = { 0 };
-	if (!bm)
-		return err_new(ERR_NOMEM, "out of memory");
-	err_t *e = build_bitmap(d, o, bm, st);
+	km.bm = malloc((size_t)div_up(km.len, 8));
+	km.page = malloc(ps);
+	km.counted = calloc(1, (size_t)div_up(d->max_pfn, km.len) + 1);
+	err_t *e = NULL;
+	if (!km.bm || !km.page || !km.counted)
+		e = err_new(ERR_NOMEM, "out of memory");
 	uint64_t max_addr = 0;
 	if (!e && o->has_kimage)
-		e = split_segment(&pcs, bm, ps, d->max_pfn, o->kimage_pa, o->kimage_va, o->kimage_size);
+		e = split_segment(&pcs, &km, ps, d->max_pfn, o->kimage_pa, o->kimage_va, o->kimage_size);
 	if (d->nsegs) {
 		for (size_t i = 0; i < d->nsegs && !e; i++) {
 			const struct dump_seg *g = &d->segs[i];
-			e = split_segment(&pcs, bm, ps, d->max_pfn, g->paddr, g->vaddr, g->memsz);
+			e = split_segment(&pcs, &km, ps, d->max_pfn, g->paddr, g->vaddr, g->memsz);
 		}
 	} else {
 		/* No virtual layout known (kdump-compressed input): physical
 		 * addresses double as virtual ones, as QEMU writes them. */
 		for (size_t i = 0; i < d->nram && !e; i++) {
 			const struct ram_range *r = &d->ram[i];
-			e = split_segment(&pcs, bm, ps, d->max_pfn, r->start, r->start, r->end - r->start);
+			e = split_segment(&pcs, &km, ps, d->max_pfn, r->start, r->start, r->end - r->start);
 		}
 	}
 	for (size_t i = 0; i < pcs.n; i++) {
@@ -258,12 +310,14 @@ err_t *write_elf(struct dump *d, struct sink *s, const struct out_opts *o, struc
 	if (!e)
 		e = write_headers(d, s, o, &pcs, is64, data_off);
 	if (!e)
-		e = write_data(d, s, o, &pcs, bm, data_off, st, &end);
+		e = write_data(d, s, o, &pcs, &km, data_off, st, &end);
 	st->ram_pages = 0;
 	for (size_t i = 0; i < d->nram; i++)
 		st->ram_pages += div_up(d->ram[i].end, ps) - d->ram[i].start / ps;
 	st->bytes = end;
 	free(pcs.p);
-	free(bm);
+	free(km.bm);
+	free(km.page);
+	free(km.counted);
 	return e;
 }
