@@ -15,8 +15,23 @@
 #define DESC_BATCH 2048
 #define RANK_BITS 512     /* one cumulative count per this many pfns */
 
+/* The bitmaps stay in the file: a block of each is held at a time, so
+ * that memory does not grow with the guest (a 1 TiB guest has 32 MiB of
+ * each).  Blocks are larger than the byte source's read-ahead requests,
+ * so reading them does not disturb the window that page data goes
+ * through. */
+#define BM_BLOCK (128u << 10)
+
+struct bmcache {
+	uint64_t off, used;   /* file offset; bytes of bitmap that hold pages */
+	uint64_t first;       /* bitmap byte held in buf[0] */
+	size_t len;
+	uint8_t tail_mask;    /* bits of the last byte that are pages */
+	uint8_t *buf;
+};
+
 struct kdump_priv {
-	uint8_t *bitmap1, *bitmap2;
+	struct bmcache bm1, bm2;
 	uint64_t *rank;       /* set bits of bitmap2 below each RANK_BITS chunk */
 	uint64_t desc_off;    /* file offset of page_desc[0] */
 	uint64_t first_desc;  /* rank of start_pfn (split files) */
@@ -40,9 +55,39 @@ static bool kdump_probe(struct bsrc *src)
 	return memcmp(sig, KDUMP_SIGNATURE, KDUMP_SIG_LEN) == 0;
 }
 
-static inline bool bit_set(const uint8_t *map, uint64_t n)
+/* *P = bitmap byte BYTE and what follows it in the held block (*AVAIL
+ * bytes); bytes past the pages read as 0. */
+static err_t *bm_at(struct dump *d, struct bmcache *c, uint64_t byte, const uint8_t **p,
+		    size_t *avail)
 {
-	return map[n >> 3] >> (n & 7) & 1;
+	static const uint8_t zeros[64];
+	if (byte >= c->used) {
+		*p = zeros;
+		*avail = sizeof(zeros);
+		return NULL;
+	}
+	if (byte < c->first || byte >= c->first + c->len) {
+		uint64_t first = byte / BM_BLOCK * BM_BLOCK;
+		size_t len = c->used - first < BM_BLOCK ? (size_t)(c->used - first) : BM_BLOCK;
+		c->len = 0;
+		TRY(bsrc_read(d->src, c->off + first, c->buf, len));
+		if (first + len == c->used)
+			c->buf[len - 1] &= c->tail_mask;
+		c->first = first;
+		c->len = len;
+	}
+	*p = c->buf + (byte - c->first);
+	*avail = c->len - (size_t)(byte - c->first);
+	return NULL;
+}
+
+static err_t *bm_bit(struct dump *d, struct bmcache *c, uint64_t pfn, bool *set)
+{
+	const uint8_t *p;
+	size_t avail;
+	TRY(bm_at(d, c, pfn >> 3, &p, &avail));
+	*set = *p >> (pfn & 7) & 1;
+	return NULL;
 }
 
 static bool power_of_two_in(uint64_t v, uint64_t lo, uint64_t hi)
@@ -136,52 +181,76 @@ static err_t *build_ranks(struct dump *d, struct kdump_priv *kp)
 	uint64_t count = 0;
 	for (uint64_t c = 0; c < chunks; c++) {
 		kp->rank[c] = count;
-		uint64_t lo = c * RANK_BITS / 8, hi = lo + RANK_BITS / 8, lim = div_up(d->max_pfn, 8);
-		if (hi > lim)
-			hi = lim;
-		for (uint64_t b = lo; b < hi; b++)
-			count += (uint64_t)__builtin_popcount(kp->bitmap2[b]);
+		uint64_t lo = c * RANK_BITS / 8, hi = lo + RANK_BITS / 8;
+		if (hi > kp->bm2.used)
+			hi = kp->bm2.used;
+		while (lo < hi) {
+			const uint8_t *p;
+			size_t avail;
+			TRY(bm_at(d, &kp->bm2, lo, &p, &avail));
+			size_t k = hi - lo < avail ? (size_t)(hi - lo) : avail;
+			for (size_t i = 0; i < k; i++)
+				count += (uint64_t)__builtin_popcount(p[i]);
+			lo += k;
+		}
 	}
 	return NULL;
 }
 
-static uint64_t rank_of(const struct dump *d, const struct kdump_priv *kp, uint64_t pfn)
+/* Set bits of the second bitmap below PFN. */
+static err_t *rank_of(struct dump *d, struct kdump_priv *kp, uint64_t pfn, uint64_t *out)
 {
-	(void)d;
-	uint64_t c = pfn / RANK_BITS, r = kp->rank[c];
-	for (uint64_t p = c * RANK_BITS; p < pfn; ) {
-		if ((p & 7) == 0 && p + 8 <= pfn) {
-			r += (uint64_t)__builtin_popcount(kp->bitmap2[p >> 3]);
-			p += 8;
-		} else {
-			r += bit_set(kp->bitmap2, p);
-			p++;
-		}
-	}
-	return r;
+	uint64_t c = pfn / RANK_BITS, r = kp->rank[c], from = c * RANK_BITS;
+	const uint8_t *p;
+	size_t avail;
+	/* a rank chunk is 64 bytes of bitmap, within one block */
+	TRY(bm_at(d, &kp->bm2, from >> 3, &p, &avail));
+	uint64_t bytes = (pfn - from) >> 3;
+	for (uint64_t i = 0; i < bytes && i < avail; i++)
+		r += (uint64_t)__builtin_popcount(p[i]);
+	if ((pfn & 7) && bytes < avail)
+		r += (uint64_t)__builtin_popcount(p[bytes] & ((1u << (pfn & 7)) - 1));
+	*out = r;
+	return NULL;
 }
 
 /* RAM ranges are the runs of the first bitmap. */
-static err_t *ranges_from_bitmap(struct dump *d, const uint8_t *map)
+/* RAM ranges are the runs of the first bitmap. */
+static err_t *ranges_from_bitmap(struct dump *d, struct kdump_priv *kp)
 {
-	uint64_t ps = d->page_size, max = d->max_pfn, pfn = 0;
+	uint64_t ps = d->page_size, max = d->max_pfn, pfn = 0, start = 0;
+	bool in_run = false;
 	d->max_pfn = 0;
-	while (pfn < max) {
-		if (!map[pfn >> 3] && (pfn & 7) == 0) {
-			pfn += 8;
-			continue;
+	err_t *e = NULL;
+	while (pfn < max && !e) {
+		const uint8_t *p;
+		size_t avail;
+		if ((e = bm_at(d, &kp->bm1, pfn >> 3, &p, &avail)))
+			break;
+		for (size_t i = 0; i < avail && pfn < max && !e; i++) {
+			uint8_t b = p[i];
+			if ((b == 0 && !in_run) || (b == 0xff && in_run)) {
+				pfn += 8;
+				continue;
+			}
+			for (int bit = 0; bit < 8 && pfn < max; bit++, pfn++) {
+				bool set = b >> bit & 1;
+				if (set && !in_run) {
+					start = pfn;
+					in_run = true;
+				} else if (!set && in_run) {
+					e = dump_add_range(d, start * ps, pfn * ps, pfn * ps);
+					in_run = false;
+				}
+			}
 		}
-		if (!bit_set(map, pfn)) {
-			pfn++;
-			continue;
-		}
-		uint64_t start = pfn;
-		while (pfn < max && bit_set(map, pfn))
-			pfn++;
-		TRY(dump_add_range(d, start * ps, pfn * ps, pfn * ps));
 	}
+	if (pfn > max)
+		pfn = max;
+	if (!e && in_run)
+		e = dump_add_range(d, start * ps, pfn * ps, pfn * ps);
 	d->max_pfn = max;
-	return NULL;
+	return e;
 }
 
 static err_t *kdump_open(struct dump *d)
@@ -284,24 +353,21 @@ static err_t *kdump_open(struct dump *d)
 	d->priv = kp;
 	kp->incomplete = f.status & DUMP_DH_COMPRESSED_INCOMPLETE;
 	uint64_t used = div_up(max_mapnr, 8);
-	kp->bitmap1 = calloc(1, used + 8);
-	kp->bitmap2 = calloc(1, used + 8);
+	/* Bits past max_mapnr in the last byte are not pages. */
+	uint8_t mask = max_mapnr & 7 ? (uint8_t)((1u << (max_mapnr & 7)) - 1) : 0xff;
+	kp->bm1 = (struct bmcache){ .off = bitmap_off, .used = used, .tail_mask = mask };
+	kp->bm2 = (struct bmcache){ .off = bitmap_off + bitmap_len, .used = used, .tail_mask = mask };
+	kp->bm1.buf = malloc(BM_BLOCK);
+	kp->bm2.buf = malloc(BM_BLOCK);
 	kp->cbuf = malloc(bs);
 	kp->descs = malloc(DESC_BATCH * 24);
-	if (!kp->bitmap1 || !kp->bitmap2 || !kp->cbuf || !kp->descs)
+	if (!kp->bm1.buf || !kp->bm2.buf || !kp->cbuf || !kp->descs)
 		return err_new(ERR_NOMEM, "out of memory");
-	TRY(err_wrap(bsrc_read(d->src, bitmap_off, kp->bitmap1, used), "1st bitmap"));
-	TRY(err_wrap(bsrc_read(d->src, bitmap_off + bitmap_len, kp->bitmap2, used), "2nd bitmap"));
-	/* Bits past max_mapnr in the last byte are not pages. */
-	if (max_mapnr & 7) {
-		uint8_t mask = (uint8_t)((1u << (max_mapnr & 7)) - 1);
-		kp->bitmap1[max_mapnr >> 3] &= mask;
-		kp->bitmap2[max_mapnr >> 3] &= mask;
-	}
 	kp->desc_off = bitmap_off + 2 * bitmap_len;
-	TRY(build_ranks(d, kp));
-	kp->first_desc = ki->split ? rank_of(d, kp, ki->start_pfn) : 0;
-	return ranges_from_bitmap(d, kp->bitmap1);
+	TRY(err_wrap(build_ranks(d, kp), "2nd bitmap"));
+	if (ki->split)
+		TRY(rank_of(d, kp, ki->start_pfn, &kp->first_desc));
+	return err_wrap(ranges_from_bitmap(d, kp), "1st bitmap");
 }
 
 static err_t *kdump_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_state *state)
@@ -309,13 +375,17 @@ static err_t *kdump_read_page(struct dump *d, uint64_t pfn, void *buf, enum page
 	struct kdump_priv *kp = d->priv;
 	uint32_t ps = d->page_size;
 	bool in_split = !d->kdump.split || (pfn >= d->kdump.start_pfn && pfn < d->kdump.end_pfn);
-	if (!bit_set(kp->bitmap2, pfn) || !in_split) {
+	bool saved, ram;
+	TRY(bm_bit(d, &kp->bm2, pfn, &saved));
+	if (!saved || !in_split) {
 		memset(buf, 0, ps);
-		*state = bit_set(kp->bitmap1, pfn) || bit_set(kp->bitmap2, pfn) ? PAGE_EXCLUDED
-									       : PAGE_ABSENT;
+		TRY(bm_bit(d, &kp->bm1, pfn, &ram));
+		*state = ram || saved ? PAGE_EXCLUDED : PAGE_ABSENT;
 		return NULL;
 	}
-	uint64_t idx = rank_of(d, kp, pfn) - kp->first_desc;
+	uint64_t idx;
+	TRY(rank_of(d, kp, pfn, &idx));
+	idx -= kp->first_desc;
 	uint8_t pd[24];
 	uint64_t at = kp->desc_off + idx * 24;
 	if (at + 24 > d->src->size) {
@@ -387,30 +457,39 @@ static err_t *kdump_saved_map(struct dump *d, uint64_t start, uint64_t n, uint8_
 	uint8_t *page = NULL;
 	if (kp->incomplete && !(page = malloc(d->page_size)))
 		return err_new(ERR_NOMEM, "out of memory");
+	err_t *e = NULL;
+	const uint8_t *p = NULL;
+	size_t avail = 0;
+	uint64_t held = UINT64_MAX;      /* bitmap byte at p[0] */
 	for (uint64_t pfn = start; pfn < lim; pfn++) {
-		if ((pfn & 7) == 0 && pfn + 8 <= lim && !kp->bitmap2[pfn >> 3]) {
+		uint64_t byte = pfn >> 3;
+		if (byte < held || byte >= held + avail) {
+			if ((e = bm_at(d, &kp->bm2, byte, &p, &avail)))
+				break;
+			held = byte;
+		}
+		uint8_t b = p[byte - held];
+		if ((pfn & 7) == 0 && pfn + 8 <= lim && !b) {
 			pfn += 7;
 			continue;
 		}
-		if (!bit_set(kp->bitmap2, pfn))
+		if (!(b >> (pfn & 7) & 1))
 			continue;
 		if (ki->split && (pfn < ki->start_pfn || pfn >= ki->end_pfn))
 			continue;
 		if (kp->incomplete) {
 			/* Only pages whose descriptor was written are there. */
 			enum page_state st;
-			err_t *e = kdump_read_page(d, pfn, page, &st);
-			if (e) {
-				free(page);
-				return e;
-			}
+			if ((e = kdump_read_page(d, pfn, page, &st)))
+				break;
+			held = UINT64_MAX;   /* reading may have moved the block */
 			if (st != PAGE_PRESENT)
 				continue;
 		}
 		map[(pfn - start) >> 3] |= (uint8_t)(1u << ((pfn - start) & 7));
 	}
 	free(page);
-	return NULL;
+	return e;
 }
 
 static void kdump_close(struct dump *d)
@@ -418,8 +497,8 @@ static void kdump_close(struct dump *d)
 	struct kdump_priv *kp = d->priv;
 	if (!kp)
 		return;
-	free(kp->bitmap1);
-	free(kp->bitmap2);
+	free(kp->bm1.buf);
+	free(kp->bm2.buf);
 	free(kp->rank);
 	free(kp->cbuf);
 	free(kp->descs);
