@@ -354,26 +354,42 @@ int run_mem_usage(struct config *c)
 		return st;
 	err_t *e = NULL;
 	struct filter f;
-	uint64_t bytes = div_up(d->max_pfn, 8) + 8, zero = 0, kept = 0, total = 0;
-	uint8_t *map = calloc(1, bytes), *page = malloc(d->page_size);
+	/* a cycle of pfns at a time (32 Mi pfns, starting on 1 GiB of pages),
+	 * as the writers do */
+	const uint64_t cycle = UINT64_C(32) << 20;
+	uint64_t len = d->max_pfn < cycle ? d->max_pfn : cycle, zero = 0, kept = 0, total = 0;
+	uint64_t bytes = div_up(len, 8);
+	uint8_t *map = malloc(bytes + 8), *page = malloc(d->page_size);
 	e = !map || !page ? err_new(ERR_NOMEM, "out of memory") : NULL;
 	if (!e)
 		e = filter_init(&f, &p.k, DL_CACHE | DL_CACHE_PRI | DL_USER | DL_FREE, d->max_pfn);
-	if (!e)
-		e = dump_saved_map(d, 0, d->max_pfn, map);
-	for (uint64_t i = 0; !e && i < bytes; i++)
-		total += (uint64_t)__builtin_popcount(map[i]);
-	if (!e)
-		e = filter_apply(&f, 0, d->max_pfn, map);
-	for (uint64_t pfn = 0; !e && pfn < d->max_pfn; pfn++) {
-		if (!(map[pfn >> 3] >> (pfn & 7) & 1))
-			continue;
-		enum page_state ps;
-		e = dump_read_page(d, pfn, page, &ps);
-		if (!e && is_zero_page(page, d->page_size))
-			zero++;
-		else
-			kept++;
+	for (uint64_t start = 0; !e && start < d->max_pfn; start += len) {
+		uint64_t n = d->max_pfn - start < len ? d->max_pfn - start : len;
+		memset(map, 0, bytes + 8);
+		if ((e = dump_saved_map(d, start, n, map)))
+			break;
+		for (uint64_t i = 0; i < div_up(n, 8); i++)
+			total += (uint64_t)__builtin_popcount(map[i]);
+		if ((e = filter_apply(&f, start, n, map)))
+			break;
+		uint64_t known_end = 0;
+		bool known_zero = false;
+		for (uint64_t i = 0; !e && i < n; i++) {
+			if (!(map[i >> 3] >> (i & 7) & 1))
+				continue;
+			if (start + i >= known_end)
+				known_end = start + i + dump_zero_run(d, start + i, n - i, &known_zero);
+			if (known_zero) {
+				zero++;
+				continue;
+			}
+			enum page_state ps;
+			e = dump_read_page(d, start + i, page, &ps);
+			if (!e && is_zero_page(page, d->page_size))
+				zero++;
+			else
+				kept++;
+		}
 	}
 	if (e) {
 		print_err(e);
