@@ -1,6 +1,6 @@
-/* Parallel page compression.  The caller owns two batches of page slots:
- * while the pool's threads zero-check and compress one batch, the caller
- * writes out the previous one and reads the next.  Each page is compressed
+/* Parallel page compression.  The caller owns CPOOL_BATCHES batches of page
+ * slots: while the pool's threads zero-check and compress some, the caller
+ * writes out the oldest and reads the next.  Each page is compressed
  * on its own, so the output is the same bytes whatever the number of
  * threads. */
 #ifndef MKDF_CPOOL_H
@@ -29,7 +29,7 @@ struct cslot {
 	uint8_t *buf;            /* the slot's own output buffer */
 };
 
-#define CPOOL_BATCHES 2
+#define CPOOL_BATCHES 3
 
 /* CODEC may be NULL (pages stored raw).  NTHREADS >= 1: with 1 the caller
  * does the work itself when it waits for a batch. */

@@ -278,9 +278,9 @@ static err_t *emit_zero_run(struct page_out *po, const struct out_opts *o, struc
 	return NULL;
 }
 
-/* Write every page the cycles keep; on success *DATA_END is the end of the data.
- * Batches alternate: while the pool compresses one, this thread writes out
- * the one before and reads the one after. */
+/* Write every page the cycles keep; on success *DATA_END is the end of the
+ * data.  Batches go round: while the pool compresses some, this thread
+ * writes out the oldest and reads the next. */
 static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts *o,
 			  const struct layout *L, struct cycles *cy, struct out_stats *st,
 			  uint64_t *data_end)
@@ -309,22 +309,31 @@ static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts 
 			goto out;
 		pos += ps;
 	}
+	/* Up to CPOOL_BATCHES batches in flight: this thread reads the next
+	 * one and writes out the oldest while the pool compresses the rest. */
 	uint64_t pfn = 0;
-	int cur = 0, prev_n = 0;
+	int cur = 0, head = 0, inflight = 0, nb[CPOOL_BATCHES];
 	for (;;) {
 		int n = 0;
 		uint64_t zfirst = 0, zlen = 0;
 		e = read_batch(d, cy, pool, cur, &pfn, &n, &zfirst, &zlen);
-		if (!e && n)
+		if (!e && n) {
 			cpool_submit(pool, cur, n, share_zero);
+			nb[cur] = n;
+			inflight++;
+			cur = (cur + 1) % CPOOL_BATCHES;
+		}
+		/* At the end, before a zero run and on errors, everything in
+		 * flight goes out first, in order. */
+		bool all = e || zlen || !n;
 		uint64_t before = done;
-		if (prev_n) {
-			int b = 1 - cur;
-			cpool_wait(pool, b);
-			for (int i = 0; i < prev_n && !e; i++)
-				e = emit_slot(po, o, cpool_slot(pool, b, i), ps, zero_off, &pos, st);
-			done += (uint64_t)prev_n;
-			prev_n = 0;
+		while (inflight && (all || inflight == CPOOL_BATCHES)) {
+			cpool_wait(pool, head);
+			for (int i = 0; i < nb[head] && !e; i++)
+				e = emit_slot(po, o, cpool_slot(pool, head, i), ps, zero_off, &pos, st);
+			done += (uint64_t)nb[head];
+			head = (head + 1) % CPOOL_BATCHES;
+			inflight--;
 		}
 		if (!e && zlen)
 			e = emit_zero_run(po, o, cy, pool, share_zero, zfirst, zlen, ps, zero_off, &pos,
@@ -333,10 +342,6 @@ static err_t *write_pages(struct dump *d, struct sink *s, const struct out_opts 
 			o->progress(o->progress_arg, done, L->count);
 		if (e || (!n && !zlen))
 			break;
-		if (n) {
-			prev_n = n;
-			cur = 1 - cur;
-		}
 	}
 	if (e)
 		goto out;
