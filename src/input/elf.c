@@ -287,10 +287,9 @@ static err_t *elf_open(struct dump *d)
 	return NULL;
 }
 
-static err_t *elf_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_state *state)
+/* The index of the first map entry ending after PA (nmap when none). */
+static size_t pmap_find(const struct elf_priv *ep, uint64_t pa)
 {
-	struct elf_priv *ep = d->priv;
-	uint64_t ps = d->page_size, pa = pfn * ps, pend = pa + ps;
 	size_t lo = 0, hi = ep->nmap;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -299,6 +298,14 @@ static err_t *elf_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_s
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+static err_t *elf_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_state *state)
+{
+	struct elf_priv *ep = d->priv;
+	uint64_t ps = d->page_size, pa = pfn * ps, pend = pa + ps;
+	size_t lo = pmap_find(ep, pa);
 	const struct pmap *m = lo < ep->nmap ? &ep->map[lo] : NULL;
 	/* Fast path: the whole page is saved in one segment. */
 	if (m && m->start <= pa && m->data_end >= pend) {
@@ -325,14 +332,7 @@ static uint64_t elf_zero_run(struct dump *d, uint64_t pfn, uint64_t max, bool *z
 {
 	struct elf_priv *ep = d->priv;
 	uint64_t ps = d->page_size, pa = pfn * ps;
-	size_t lo = 0, hi = ep->nmap;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ep->map[mid].end <= pa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = pmap_find(ep, pa);
 	const struct pmap *m = lo < ep->nmap ? &ep->map[lo] : NULL;
 	if (!m || m->start > pa || m->data_end < pa + ps)
 		return 1;       /* not one whole saved page: read it */

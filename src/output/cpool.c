@@ -57,29 +57,31 @@ static void xlog2x_init(void)
  * a busy guest, no codec made a page smaller. */
 #define ENTROPY_MIN 7.93
 
+/* Byte counts of P[FROM, TO), in four tables (no store waits for the
+ * one before). */
+static void count_bytes(uint32_t h[4][256], const uint8_t *p, int from, int to)
+{
+	for (int i = from; i < to; i += 4) {
+		h[0][p[i]]++;
+		h[1][p[i + 1]]++;
+		h[2][p[i + 2]]++;
+		h[3][p[i + 3]]++;
+	}
+}
+
 static bool piece_random(const uint8_t *p)
 {
 	uint32_t h[4][256];
 	memset(h, 0, sizeof(h));
 	/* The first KiB alone usually settles it: random bytes show about 251
 	 * of the 256 values there, text and kernel data far fewer. */
-	for (int i = 0; i < 1024; i += 4) {
-		h[0][p[i]]++;
-		h[1][p[i + 1]]++;
-		h[2][p[i + 2]]++;
-		h[3][p[i + 3]]++;
-	}
+	count_bytes(h, p, 0, 1024);
 	int distinct = 0;
 	for (int v = 0; v < 256; v++)
 		distinct += (h[0][v] | h[1][v] | h[2][v] | h[3][v]) != 0;
 	if (distinct < 224)
 		return false;
-	for (int i = 1024; i < EPIECE; i += 4) {
-		h[0][p[i]]++;
-		h[1][p[i + 1]]++;
-		h[2][p[i + 2]]++;
-		h[3][p[i + 3]]++;
-	}
+	count_bytes(h, p, 1024, EPIECE);
 	/* n * H = n log2 n - sum c log2 c */
 	float sum = 0;
 	for (int v = 0; v < 256; v++)
