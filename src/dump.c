@@ -74,6 +74,22 @@ err_t *dump_open(const char *path, struct dump **out)
 	return NULL;
 }
 
+err_t *dump_read_run(struct dump *d, uint64_t pfn, uint64_t n, void *buf, uint64_t *got)
+{
+	*got = 0;
+	if (n > 1 && d->reader->read_run) {
+		TRY(d->reader->read_run(d, pfn, n, buf, got));
+		if (*got)
+			return NULL;
+	}
+	enum page_state state;
+	TRY(dump_read_page(d, pfn, buf, &state));
+	if (state != PAGE_PRESENT)
+		return err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page vanished from the input", pfn);
+	*got = 1;
+	return NULL;
+}
+
 uint64_t dump_zero_run(struct dump *d, uint64_t pfn, uint64_t max, bool *zero)
 {
 	*zero = false;

@@ -83,6 +83,9 @@ struct dump_reader {
 	/* Set bit (pfn - START) of MAP for every pfn in [START, START+N) whose
 	 * content the dump holds (MAP is zeroed by the caller). */
 	err_t *(*saved_map)(struct dump *d, uint64_t start, uint64_t n, uint8_t *map);
+	/* Optional: read from PFN on up to N pages that are all saved whole,
+	 * in one go, into BUF; *GOT is how many (0: read them one by one). */
+	err_t *(*read_run)(struct dump *d, uint64_t pfn, uint64_t n, void *buf, uint64_t *got);
 	/* Optional: see dump_zero_run(). */
 	uint64_t (*zero_run)(struct dump *d, uint64_t pfn, uint64_t max, bool *zero);
 	void (*close)(struct dump *d);
@@ -93,6 +96,10 @@ extern const struct dump_reader reader_elf, reader_kdump;
 /* Detect the format by content and open PATH. */
 err_t *dump_open(const char *path, struct dump **out);
 err_t *dump_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_state *state);
+/* Read pages PFN, PFN+1, ... (at most N) that are all present into BUF, one
+ * after the other; *GOT >= 1 is how many.  An error when page PFN is not
+ * present. */
+err_t *dump_read_run(struct dump *d, uint64_t pfn, uint64_t n, void *buf, uint64_t *got);
 void dump_close(struct dump *d);
 
 /* The length (1 to MAX pages) of the run from PFN whose pages are all

@@ -328,6 +328,23 @@ static err_t *elf_read_page(struct dump *d, uint64_t pfn, void *buf, enum page_s
 	return NULL;
 }
 
+static err_t *elf_read_run(struct dump *d, uint64_t pfn, uint64_t n, void *buf, uint64_t *got)
+{
+	struct elf_priv *ep = d->priv;
+	uint64_t ps = d->page_size, pa = pfn * ps;
+	size_t lo = pmap_find(ep, pa);
+	const struct pmap *m = lo < ep->nmap ? &ep->map[lo] : NULL;
+	*got = 0;
+	if (!m || m->start > pa || m->data_end < pa + ps)
+		return NULL;
+	uint64_t k = (m->data_end - pa) / ps;
+	if (k > n)
+		k = n;
+	TRY(bsrc_read(d->src, m->off + (pa - m->start), buf, k * ps));
+	*got = k;
+	return NULL;
+}
+
 static uint64_t elf_zero_run(struct dump *d, uint64_t pfn, uint64_t max, bool *zero)
 {
 	struct elf_priv *ep = d->priv;
@@ -386,6 +403,6 @@ const struct dump_reader reader_elf = {
 	.probe = elf_probe,
 	.open = elf_open,
 	.read_page = elf_read_page,
-	.saved_map = elf_saved_map, .zero_run = elf_zero_run,
+	.saved_map = elf_saved_map, .zero_run = elf_zero_run, .read_run = elf_read_run,
 	.close = elf_close,
 };

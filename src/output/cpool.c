@@ -200,10 +200,13 @@ err_t *cpool_create(const struct codec *codec, int nthreads, uint32_t page_size,
 			e = err_new(ERR_NOMEM, "out of memory");
 			break;
 		}
-		for (int i = 0; i < size; i++, m += per_slot) {
-			p->b[b].slots[i].page = m;
-			p->b[b].slots[i].buf = m + page_size;
+		/* a batch's pages one after the other, so that a run of them
+		 * can be read with one call; then their outputs */
+		for (int i = 0; i < size; i++) {
+			p->b[b].slots[i].page = m + (size_t)i * page_size;
+			p->b[b].slots[i].buf = m + (size_t)size * page_size + (size_t)i * out_space;
 		}
+		m += (size_t)size * per_slot;
 	}
 	for (int t = 0; !e && codec && t <= nthreads; t++)
 		e = codec_ctx_create(codec, &p->cc[t]);

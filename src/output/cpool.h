@@ -41,6 +41,7 @@ int cpool_batch(const struct cpool *p);
 /* What an all-zero page becomes without the zero check (compressed or
  * raw), for pages known to be zero without reading them. */
 const struct cslot *cpool_zero_slot(const struct cpool *p);
+/* Slot I of batch B; the pages of a batch's slots lie one after the other. */
 struct cslot *cpool_slot(struct cpool *p, int b, int i);
 
 /* Hand batch B's slots [0, N) to the threads.  With ZERO_CHECK, all-zero

@@ -236,14 +236,21 @@ static err_t *read_batch(struct dump *d, struct cycles *cy, struct cpool *pool, 
 				*n = 0;
 				return NULL;
 			}
-			enum page_state state;
-			if ((e = dump_read_page(d, pf, cpool_slot(pool, b, k)->page, &state)))
+			/* the run of pages to dump from here, read with one call
+			 * into the batch's consecutive pages where the input
+			 * allows */
+			uint64_t r = 1, lim = end - i;
+			if (lim > (uint64_t)(size - k))
+				lim = (uint64_t)(size - k);
+			if (lim > cy->known_end - pf)
+				lim = cy->known_end - pf;
+			while (r < lim && bm[(i + r) >> 3] >> ((i + r) & 7) & 1)
+				r++;
+			uint64_t got;
+			if ((e = dump_read_run(d, pf, r, cpool_slot(pool, b, k)->page, &got)))
 				break;
-			if (state != PAGE_PRESENT) {
-				e = err_new(ERR_FORMAT, "pfn 0x%" PRIx64 ": page vanished from the input", pf);
-				break;
-			}
-			k++;
+			k += (int)got;
+			i += got - 1;
 		}
 		p = cy->start + (i < end ? i : end);
 		if (e || (i < end && k < size))
