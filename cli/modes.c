@@ -354,10 +354,8 @@ int run_mem_usage(struct config *c)
 		return st;
 	err_t *e = NULL;
 	struct filter f;
-	/* a cycle of pfns at a time (32 Mi pfns, starting on 1 GiB of pages),
-	 * as the writers do */
-	const uint64_t cycle = UINT64_C(32) << 20;
-	uint64_t len = d->max_pfn < cycle ? d->max_pfn : cycle, zero = 0, kept = 0, total = 0;
+	/* a cycle of pfns at a time, as the writers do */
+	uint64_t len = cycle_len(d->max_pfn, 0), zero = 0, kept = 0, total = 0;
 	uint64_t bytes = div_up(len, 8);
 	uint8_t *map = malloc(bytes + 8), *page = malloc(d->page_size);
 	e = !map || !page ? err_new(ERR_NOMEM, "out of memory") : NULL;

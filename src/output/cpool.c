@@ -25,10 +25,7 @@ struct cpool {
 	uint8_t *mem;
 	size_t out_cap;
 	struct codec_ctx **cc;   /* one per thread, the last one the caller's */
-	/* An all-zero page, compressed once. */
-	enum cslot_kind zero_kind;
-	uint8_t *zero_out;
-	size_t zero_size;
+	/* An all-zero page, compressed once (or raw). */
 	struct cslot zero_slot;
 	pthread_mutex_t lock;
 	pthread_cond_t work, done;
@@ -108,9 +105,9 @@ static void do_page(struct cpool *p, struct codec_ctx *cc, struct cslot *s, bool
 		if (zero_check) {
 			s->kind = CSLOT_ZERO;
 		} else {
-			s->kind = p->zero_kind;
-			s->out = p->zero_out;
-			s->size = p->zero_size;
+			s->kind = p->zero_slot.kind;
+			s->out = p->zero_slot.out;
+			s->size = p->zero_slot.size;
 		}
 		return;
 	}
@@ -212,17 +209,13 @@ err_t *cpool_create(const struct codec *codec, int nthreads, uint32_t page_size,
 		e = codec_ctx_create(codec, &p->cc[t]);
 	if (!e) {
 		/* The compressed zero page, for dumps that keep zero pages. */
-		uint8_t *zero = m;
-		p->zero_out = m + page_size;
+		uint8_t *zero = m, *zout = m + page_size;
 		memset(zero, 0, page_size);
-		size_t c = codec ? codec->compress(p->cc[nthreads], p->zero_out, p->out_cap, zero,
+		size_t c = codec ? codec->compress(p->cc[nthreads], zout, p->out_cap, zero,
 						   page_size) : 0;
-		p->zero_kind = c ? CSLOT_COMPRESSED : CSLOT_RAW;
-		p->zero_size = c ? c : page_size;
-		if (!c)
-			p->zero_out = zero;
-		p->zero_slot = (struct cslot){ .kind = p->zero_kind, .size = p->zero_size,
-					       .page = zero, .out = p->zero_out };
+		p->zero_slot = (struct cslot){ .kind = c ? CSLOT_COMPRESSED : CSLOT_RAW,
+					       .size = c ? c : page_size, .page = zero,
+					       .out = c ? zout : zero };
 	}
 	/* One thread does the work in cpool_wait() itself. */
 	for (int t = 0; !e && nthreads > 1 && t < nthreads; t++) {

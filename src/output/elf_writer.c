@@ -39,8 +39,6 @@ static err_t *push(struct pieces *ps, struct piece pc)
  * stays bounded for any guest (see kdump_writer.c).  Segments and pieces
  * are gone through in pfn order, mostly, so a cycle is seldom made twice;
  * a guest of one cycle makes it once. */
-#define CYCLE_ALIGN (UINT64_C(1) << 18)
-#define CYCLE_PFNS (UINT64_C(32) << 20)
 
 struct kept_map {
 	struct dump *d;
@@ -268,12 +266,7 @@ err_t *write_elf(struct dump *d, struct sink *s, const struct out_opts *o, struc
 {
 	uint64_t ps = d->page_size;
 	struct kept_map km = { .d = d, .o = o, .st = st };
-	uint64_t limit = o->cycle_pfns ? o->cycle_pfns : CYCLE_PFNS;
-	km.len = limit / CYCLE_ALIGN * CYCLE_ALIGN;
-	if (km.len < CYCLE_ALIGN)
-		km.len = CYCLE_ALIGN;
-	if (d->max_pfn < km.len)
-		km.len = (d->max_pfn + 7) / 8 * 8;
+	km.len = cycle_len(d->max_pfn, o->cycle_pfns);
 	struct pieces pcs = { 0 };
 	km.bm = malloc((size_t)div_up(km.len, 8));
 	km.page = malloc(ps);

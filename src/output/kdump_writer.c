@@ -120,39 +120,24 @@ static err_t *add_desc(struct page_out *po, uint64_t off, uint32_t size, uint32_
 	return NULL;
 }
 
-/* The bitmaps are made a cycle of pfns at a time, so that memory stays
- * bounded whatever the guest's size: a guest of up to CYCLE_PFNS pages
- * (128 GiB of 4 KiB pages) is one cycle and its bitmaps are made once; a
- * larger one is gone through twice, once to count the pages kept and
- * write the bitmaps, once to write the pages.  Cycles start on multiples
- * of 2^18 pfns, so that no naturally aligned block the kernel manages as
- * one (a buddy block, a huge page up to 1 GiB) is split between two
- * cycles and seen from its tail only. */
-#define CYCLE_ALIGN (UINT64_C(1) << 18)
-#define CYCLE_PFNS (UINT64_C(32) << 20)   /* 4 MiB per bitmap */
-
+/* The bitmaps are made a cycle of pfns at a time (writer.h): a guest of
+ * one cycle has its bitmaps made once; a larger one is gone through twice,
+ * once to count the pages kept and write the bitmaps, once to write the
+ * pages. */
 struct cycles {
 	struct dump *d;
 	const struct out_opts *o;
 	uint64_t max_pfn, len;       /* pfns per cycle */
 	uint8_t *bm1, *bm2;          /* the current cycle's bits */
 	uint64_t start, n;           /* the current cycle */
-	bool loaded;
 	/* pfns below known_end are known to be zero (known_zero) or not */
 	uint64_t known_end;
 	bool known_zero;
 };
 
-static uint64_t cycle_len(uint64_t max_pfn, uint64_t limit)
-{
-	uint64_t len = limit / CYCLE_ALIGN * CYCLE_ALIGN;
-	if (len < CYCLE_ALIGN)
-		len = CYCLE_ALIGN;
-	return max_pfn < len ? (max_pfn + 7) / 8 * 8 : len;
-}
-
-/* Make the bitmaps of the cycle starting at START.  With FILTER false the
- * kernel-aware filter is not run (first pass: it is, once per pfn). */
+/* Make the 2nd bitmap of the cycle starting at START (the kernel-aware
+ * filter included); with ST, the first time, also the 1st bitmap and the
+ * page counts. */
 static err_t *cycle_load(struct cycles *c, uint64_t start, struct out_stats *st)
 {
 	uint64_t n = c->max_pfn - start < c->len ? c->max_pfn - start : c->len;
@@ -171,11 +156,10 @@ static err_t *cycle_load(struct cycles *c, uint64_t start, struct out_stats *st)
 		TRY(c->o->filter(c->o->filter_arg, start, n, c->bm2));
 	c->start = start;
 	c->n = n;
-	c->loaded = true;
 	return NULL;
 }
 
-#define BATCH 256    /* pages per batch; one is compressed while the other is written */
+#define BATCH 256    /* pages per batch of the compression pool */
 
 /* Write slot SL's page: its descriptor and data. */
 static err_t *emit_slot(struct page_out *po, const struct out_opts *o, const struct cslot *sl,
@@ -388,7 +372,7 @@ err_t *write_kdump(struct dump *d, struct sink *s, const struct out_opts *o, str
 
 	err_t *e = NULL;
 	struct cycles cy = { .d = d, .o = o, .max_pfn = L.max_pfn };
-	cy.len = cycle_len(L.max_pfn, o->cycle_pfns ? o->cycle_pfns : CYCLE_PFNS);
+	cy.len = cycle_len(L.max_pfn, o->cycle_pfns);
 	size_t cbytes = (size_t)div_up(cy.len, 8);
 	cy.bm1 = malloc(cbytes);
 	cy.bm2 = malloc(cbytes);

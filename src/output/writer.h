@@ -51,4 +51,24 @@ struct out_stats {
 err_t *write_kdump(struct dump *d, struct sink *s, const struct out_opts *o, struct out_stats *st);
 err_t *write_elf(struct dump *d, struct sink *s, const struct out_opts *o, struct out_stats *st);
 
+/* Page bitmaps are made a cycle of pfns at a time, so that memory stays
+ * bounded whatever the guest's size: by default 32 Mi pfns (4 MiB of bits,
+ * 128 GiB of 4 KiB pages).  Cycles start on multiples of 2^18 pfns, so that
+ * no naturally aligned block the kernel manages as one (a buddy block, a
+ * huge page up to 1 GiB) is split between two cycles and seen from its
+ * tail only. */
+#define CYCLE_ALIGN (UINT64_C(1) << 18)
+#define CYCLE_PFNS (UINT64_C(32) << 20)
+
+/* The cycle length for MAX_PFN pfns and a wish of LIMIT pfns (0: the
+ * default): a multiple of CYCLE_ALIGN, or all the pfns (a multiple of 8)
+ * when they fit in one cycle. */
+static inline uint64_t cycle_len(uint64_t max_pfn, uint64_t limit)
+{
+	uint64_t len = (limit ? limit : CYCLE_PFNS) / CYCLE_ALIGN * CYCLE_ALIGN;
+	if (len < CYCLE_ALIGN)
+		len = CYCLE_ALIGN;
+	return max_pfn < len ? (max_pfn + 7) / 8 * 8 : len;
+}
+
 #endif
